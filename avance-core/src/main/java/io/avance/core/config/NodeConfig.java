@@ -1,0 +1,369 @@
+package io.avance.core.config;
+
+import io.avance.api.NodeId;
+import io.avance.api.failover.PairTimings;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Everything a node needs to start, validated.
+ *
+ * <p>Build one with {@link #builder(String)} or read one with {@link NodeConfigFile#read}. Every
+ * rule is checked by {@link Builder#build()}, and a broken rule is a {@link ConfigException}
+ * naming the key (as spelled in the configuration file) and the value. Immutable and
+ * thread-safe; {@link #toString()} never shows the pairing secret.
+ */
+public final class NodeConfig {
+
+    /** The least pairing secret length: 256 bits. */
+    public static final int MIN_SECRET_BYTES = 32;
+
+    private final NodeId nodeId;
+    private final Path dataDirectory;
+    private final Optional<Peer> peer;
+    private final InetSocketAddress privateListen;
+    private final List<PublicPath> publicPaths;
+    private final byte[] pairingSecret;
+    private final PairTimings timings;
+    private final double phiThreshold;
+    private final long tickIntervalNanos;
+    private final long handshakeTimeoutNanos;
+    private final long reconnectIntervalNanos;
+    private final int maxFrameBytes;
+
+    private NodeConfig(Builder builder, NodeId nodeId, Optional<Peer> peer, PairTimings timings) {
+        this.nodeId = nodeId;
+        this.dataDirectory = builder.dataDirectory;
+        this.peer = peer;
+        this.privateListen = builder.privateListen;
+        this.publicPaths = List.copyOf(builder.publicPaths);
+        this.pairingSecret = builder.pairingSecret == null ? new byte[0] : builder.pairingSecret.clone();
+        this.timings = timings;
+        this.phiThreshold = builder.phiThreshold;
+        this.tickIntervalNanos = builder.tickIntervalNanos;
+        this.handshakeTimeoutNanos = builder.handshakeTimeoutNanos;
+        this.reconnectIntervalNanos = builder.reconnectIntervalNanos;
+        this.maxFrameBytes = builder.maxFrameBytes;
+    }
+
+    /**
+     * Starts a configuration for the node with the given id.
+     *
+     * @param nodeId the node's id ({@code node.id})
+     * @return a builder with every other setting at its default
+     */
+    public static Builder builder(String nodeId) {
+        return new Builder(nodeId);
+    }
+
+    /** @return this node's id ({@code node.id}) */
+    public NodeId nodeId() {
+        return nodeId;
+    }
+
+    /** @return where the node keeps its state, journal and volumes ({@code node.data-dir}) */
+    public Path dataDirectory() {
+        return dataDirectory;
+    }
+
+    /** @return the peer, or empty for a standalone node */
+    public Optional<Peer> peer() {
+        return peer;
+    }
+
+    /** @return where the private link listens ({@code private.listen}) */
+    public InetSocketAddress privateListen() {
+        return privateListen;
+    }
+
+    /** @return the public networks ({@code public.NAME.*}) */
+    public List<PublicPath> publicPaths() {
+        return publicPaths;
+    }
+
+    /** @return a copy of the pairing secret */
+    public byte[] pairingSecret() {
+        return pairingSecret.clone();
+    }
+
+    /** @return the pair's timing rules ({@code timing.*}) */
+    public PairTimings timings() {
+        return timings;
+    }
+
+    /** @return the phi above which the detector suspects the peer ({@code detector.phi-threshold}) */
+    public double phiThreshold() {
+        return phiThreshold;
+    }
+
+    /** @return how often the engine's duty cycle runs ({@code engine.tick-interval}) */
+    public long tickIntervalNanos() {
+        return tickIntervalNanos;
+    }
+
+    /** @return how long a private-link handshake may take ({@code link.handshake-timeout}) */
+    public long handshakeTimeoutNanos() {
+        return handshakeTimeoutNanos;
+    }
+
+    /** @return how long to wait between attempts to dial the peer ({@code link.reconnect-interval}) */
+    public long reconnectIntervalNanos() {
+        return reconnectIntervalNanos;
+    }
+
+    /** @return the largest frame the private link accepts ({@code link.max-frame-size}) */
+    public int maxFrameBytes() {
+        return maxFrameBytes;
+    }
+
+    /**
+     * Tells whether this node has no peer.
+     *
+     * @return true for a standalone node
+     */
+    public boolean standalone() {
+        return peer.isEmpty();
+    }
+
+    @Override
+    public String toString() {
+        return "NodeConfig{node.id=" + nodeId + ", node.data-dir=" + dataDirectory
+                + ", peer=" + peer.map(Peer::toString).orElse("none (standalone)")
+                + ", private.listen=" + privateListen + ", public=" + publicPaths
+                + ", pairing.secret=<" + pairingSecret.length + " bytes, redacted>"
+                + ", timings=" + timings + ", detector.phi-threshold=" + phiThreshold
+                + ", engine.tick-interval=" + ConfigValues.formatNanos(tickIntervalNanos) + "}";
+    }
+
+    /**
+     * The other node of the pair.
+     *
+     * @param id             its id ({@code peer.id})
+     * @param privateAddress where to reach its private link ({@code peer.private-address})
+     */
+    public record Peer(NodeId id, InetSocketAddress privateAddress) {
+        /**
+         * Validates the fields.
+         */
+        public Peer {
+            Objects.requireNonNull(id, "id");
+            Objects.requireNonNull(privateAddress, "privateAddress");
+        }
+    }
+
+    /**
+     * Collects settings; {@link #build()} validates them all.
+     */
+    public static final class Builder {
+        private final String nodeId;
+        private Path dataDirectory;
+        private String peerId;
+        private InetSocketAddress peerPrivateAddress;
+        private InetSocketAddress privateListen = InetSocketAddress.createUnresolved("0.0.0.0", 7400);
+        private final List<PublicPath> publicPaths = new ArrayList<>();
+        private byte[] pairingSecret;
+        private long heartbeatIntervalNanos = PairTimings.defaults().heartbeatIntervalNanos();
+        private long detectionMinimumNanos = PairTimings.defaults().detectionMinimumNanos();
+        private long detectionMaximumNanos = PairTimings.defaults().detectionMaximumNanos();
+        private long safetyMarginNanos = PairTimings.defaults().safetyMarginNanos();
+        private double phiThreshold = 8.0;
+        private long tickIntervalNanos = 20_000_000L;
+        private long handshakeTimeoutNanos = 2_000_000_000L;
+        private long reconnectIntervalNanos = 200_000_000L;
+        private int maxFrameBytes = 16 << 20;
+
+        private Builder(String nodeId) {
+            this.nodeId = nodeId;
+        }
+
+        /** @param directory {@code node.data-dir} @return this */
+        public Builder dataDirectory(Path directory) {
+            this.dataDirectory = directory;
+            return this;
+        }
+
+        /**
+         * Names the peer and where to dial its private link.
+         *
+         * @param id             {@code peer.id}
+         * @param privateAddress {@code peer.private-address}
+         * @return this
+         */
+        public Builder peer(String id, InetSocketAddress privateAddress) {
+            this.peerId = id;
+            this.peerPrivateAddress = privateAddress;
+            return this;
+        }
+
+        /** @param address {@code private.listen} @return this */
+        public Builder privateListen(InetSocketAddress address) {
+            this.privateListen = address;
+            return this;
+        }
+
+        /** @param path one {@code public.NAME.*} group @return this */
+        public Builder publicPath(PublicPath path) {
+            this.publicPaths.add(path);
+            return this;
+        }
+
+        /** @param secret the pairing secret, at least 32 bytes @return this */
+        public Builder pairingSecret(byte[] secret) {
+            this.pairingSecret = secret.clone();
+            return this;
+        }
+
+        /** @param nanos {@code timing.heartbeat-interval} @return this */
+        public Builder heartbeatIntervalNanos(long nanos) {
+            this.heartbeatIntervalNanos = nanos;
+            return this;
+        }
+
+        /** @param nanos {@code timing.detection-minimum} @return this */
+        public Builder detectionMinimumNanos(long nanos) {
+            this.detectionMinimumNanos = nanos;
+            return this;
+        }
+
+        /** @param nanos {@code timing.detection-maximum} @return this */
+        public Builder detectionMaximumNanos(long nanos) {
+            this.detectionMaximumNanos = nanos;
+            return this;
+        }
+
+        /** @param nanos {@code timing.safety-margin} @return this */
+        public Builder safetyMarginNanos(long nanos) {
+            this.safetyMarginNanos = nanos;
+            return this;
+        }
+
+        /** @param threshold {@code detector.phi-threshold} @return this */
+        public Builder phiThreshold(double threshold) {
+            this.phiThreshold = threshold;
+            return this;
+        }
+
+        /** @param nanos {@code engine.tick-interval} @return this */
+        public Builder tickIntervalNanos(long nanos) {
+            this.tickIntervalNanos = nanos;
+            return this;
+        }
+
+        /** @param nanos {@code link.handshake-timeout} @return this */
+        public Builder handshakeTimeoutNanos(long nanos) {
+            this.handshakeTimeoutNanos = nanos;
+            return this;
+        }
+
+        /** @param nanos {@code link.reconnect-interval} @return this */
+        public Builder reconnectIntervalNanos(long nanos) {
+            this.reconnectIntervalNanos = nanos;
+            return this;
+        }
+
+        /** @param bytes {@code link.max-frame-size} @return this */
+        public Builder maxFrameBytes(int bytes) {
+            this.maxFrameBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Validates every setting.
+         *
+         * @return the configuration
+         * @throws ConfigException naming the first key whose value breaks a rule
+         */
+        public NodeConfig build() {
+            NodeId id = nodeId("node.id", nodeId);
+            if (dataDirectory == null) {
+                throw new ConfigException("node.data-dir", "", "required: the directory for the node's state and volumes");
+            }
+            Optional<Peer> peer = Optional.empty();
+            if (peerId != null) {
+                NodeId peerNodeId = nodeId("peer.id", peerId);
+                if (peerNodeId.equals(id)) {
+                    throw new ConfigException("peer.id", peerId, "must differ from node.id");
+                }
+                if (peerPrivateAddress == null) {
+                    throw new ConfigException("peer.private-address", "", "required when peer.id is set");
+                }
+                peer = Optional.of(new Peer(peerNodeId, peerPrivateAddress));
+                if (pairingSecret == null) {
+                    throw new ConfigException("pairing.secret-file", "", "required when peer.id is set: "
+                            + "both nodes must hold the same secret (avance init writes one)");
+                }
+                if (pairingSecret.length < MIN_SECRET_BYTES) {
+                    throw new ConfigException("pairing.secret-file", "<" + pairingSecret.length + " bytes>",
+                            "the pairing secret must be at least " + MIN_SECRET_BYTES + " bytes");
+                }
+                if (publicPaths.isEmpty()) {
+                    throw new ConfigException("public", "", "a pair needs at least one public network "
+                            + "(public.NAME.bind and public.NAME.peer): without a second path a dead private link "
+                            + "cannot be told apart from a dead peer");
+                }
+            }
+            Set<String> names = new HashSet<>();
+            for (PublicPath path : publicPaths) {
+                if (!path.name().matches("[A-Za-z0-9][A-Za-z0-9._-]{0,31}")) {
+                    throw new ConfigException("public." + path.name(), path.name(),
+                            "a network name is 1-32 characters of A-Z a-z 0-9 . _ -");
+                }
+                if (!names.add(path.name())) {
+                    throw new ConfigException("public." + path.name(), path.name(), "network named twice");
+                }
+            }
+            PairTimings timings;
+            try {
+                timings = new PairTimings(heartbeatIntervalNanos, detectionMinimumNanos, detectionMaximumNanos,
+                        safetyMarginNanos);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException("timing", describeTimings(), e.getMessage());
+            }
+            if (!(phiThreshold > 0) || Double.isInfinite(phiThreshold)) {
+                throw new ConfigException("detector.phi-threshold", String.valueOf(phiThreshold), "must be positive");
+            }
+            if (tickIntervalNanos <= 0 || tickIntervalNanos * 2 > heartbeatIntervalNanos) {
+                throw new ConfigException("engine.tick-interval", ConfigValues.formatNanos(tickIntervalNanos),
+                        "must be positive and at most half the heartbeat interval ("
+                                + ConfigValues.formatNanos(heartbeatIntervalNanos) + ")");
+            }
+            if (handshakeTimeoutNanos <= 0) {
+                throw new ConfigException("link.handshake-timeout", ConfigValues.formatNanos(handshakeTimeoutNanos),
+                        "must be positive");
+            }
+            if (reconnectIntervalNanos <= 0) {
+                throw new ConfigException("link.reconnect-interval", ConfigValues.formatNanos(reconnectIntervalNanos),
+                        "must be positive");
+            }
+            if (maxFrameBytes < 64 * 1024 || maxFrameBytes > 64 << 20) {
+                throw new ConfigException("link.max-frame-size", String.valueOf(maxFrameBytes),
+                        "must be from 64KiB to 64MiB");
+            }
+            return new NodeConfig(this, id, peer, timings);
+        }
+
+        private String describeTimings() {
+            return "heartbeat-interval=" + ConfigValues.formatNanos(heartbeatIntervalNanos)
+                    + " detection-minimum=" + ConfigValues.formatNanos(detectionMinimumNanos)
+                    + " detection-maximum=" + ConfigValues.formatNanos(detectionMaximumNanos)
+                    + " safety-margin=" + ConfigValues.formatNanos(safetyMarginNanos);
+        }
+
+        private static NodeId nodeId(String key, String value) {
+            if (value == null) {
+                throw new ConfigException(key, "", "required");
+            }
+            try {
+                return NodeId.of(value);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(key, value, e.getMessage());
+            }
+        }
+    }
+}

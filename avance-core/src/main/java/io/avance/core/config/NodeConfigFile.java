@@ -1,0 +1,194 @@
+package io.avance.core.config;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.io.StringReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Reads a node's configuration from a {@code key = value} file (Java properties syntax).
+ *
+ * <pre>
+ * node.id = alpha
+ * node.data-dir = /var/lib/avance
+ * pairing.secret-file = /etc/avance/pairing.secret
+ * private.listen = 10.0.0.1:7400
+ * peer.id = beta
+ * peer.private-address = 10.0.0.2:7400
+ * public.lan.bind = 192.168.1.10:7401
+ * public.lan.peer = 192.168.1.11:7401
+ * public.lan.probe = 192.168.1.1:53
+ * timing.heartbeat-interval = 100ms
+ * </pre>
+ *
+ * <p>Unknown keys are errors: a misspelt timeout must not silently fall back to its default.
+ * Relative paths resolve against the file's directory.
+ */
+public final class NodeConfigFile {
+
+    private static final Set<String> SCALAR_KEYS = Set.of("node.id", "node.data-dir", "pairing.secret-file",
+            "pairing.secret", "private.listen", "peer.id", "peer.private-address", "timing.heartbeat-interval",
+            "timing.detection-minimum", "timing.detection-maximum", "timing.safety-margin", "detector.phi-threshold",
+            "engine.tick-interval", "link.handshake-timeout", "link.reconnect-interval", "link.max-frame-size");
+    private static final Set<String> PUBLIC_KEYS = Set.of("bind", "peer", "probe");
+
+    private NodeConfigFile() {
+    }
+
+    /**
+     * Reads and validates a configuration file.
+     *
+     * @param file the file
+     * @return the configuration
+     * @throws ConfigException      naming the key at fault
+     * @throws UncheckedIOException if the file cannot be read
+     */
+    public static NodeConfig read(Path file) {
+        try {
+            String text = Files.readString(file, StandardCharsets.UTF_8);
+            return parse(new StringReader(text), file.toAbsolutePath().getParent());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read configuration file " + file, e);
+        }
+    }
+
+    /**
+     * Parses and validates configuration text.
+     *
+     * @param reader        the text
+     * @param baseDirectory what relative paths resolve against
+     * @return the configuration
+     * @throws ConfigException naming the key at fault
+     */
+    public static NodeConfig parse(Reader reader, Path baseDirectory) {
+        Properties properties = new Properties();
+        try {
+            properties.load(reader);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new ConfigException("(file)", "", "not a key = value file: " + e.getMessage());
+        }
+        Map<String, String> values = new LinkedHashMap<>();
+        for (String key : new TreeSet<>(properties.stringPropertyNames())) {
+            values.put(key, properties.getProperty(key).trim());
+        }
+        Map<String, Map<String, String>> publics = new LinkedHashMap<>();
+        for (Map.Entry<String, String> entry : values.entrySet()) {
+            String key = entry.getKey();
+            if (key.startsWith("public.")) {
+                String rest = key.substring("public.".length());
+                int dot = rest.lastIndexOf('.');
+                if (dot <= 0 || !PUBLIC_KEYS.contains(rest.substring(dot + 1))) {
+                    throw new ConfigException(key, entry.getValue(),
+                            "unknown key (public networks take public.NAME.bind, public.NAME.peer, public.NAME.probe)");
+                }
+                publics.computeIfAbsent(rest.substring(0, dot), name -> new LinkedHashMap<>())
+                        .put(rest.substring(dot + 1), entry.getValue());
+            } else if (!SCALAR_KEYS.contains(key)) {
+                throw new ConfigException(key, entry.getValue(), "unknown key");
+            }
+        }
+
+        NodeConfig.Builder builder = NodeConfig.builder(values.get("node.id"));
+        optional(values, "node.data-dir").ifPresent(dir -> builder.dataDirectory(baseDirectory.resolve(dir)));
+        optional(values, "private.listen").ifPresent(v -> builder.privateListen(ConfigValues.address("private.listen", v)));
+        Optional<String> peerId = optional(values, "peer.id");
+        if (peerId.isPresent()) {
+            String address = optional(values, "peer.private-address").orElseThrow(() ->
+                    new ConfigException("peer.private-address", "", "required when peer.id is set"));
+            builder.peer(peerId.get(), ConfigValues.address("peer.private-address", address));
+        } else if (values.containsKey("peer.private-address")) {
+            throw new ConfigException("peer.id", "", "required when peer.private-address is set");
+        }
+        readSecret(values, baseDirectory).ifPresent(builder::pairingSecret);
+        for (Map.Entry<String, Map<String, String>> group : publics.entrySet()) {
+            String name = group.getKey();
+            Map<String, String> keys = group.getValue();
+            String prefix = "public." + name + ".";
+            if (!keys.containsKey("bind") || !keys.containsKey("peer")) {
+                throw new ConfigException(prefix + (keys.containsKey("bind") ? "peer" : "bind"), "",
+                        "a public network needs both " + prefix + "bind and " + prefix + "peer");
+            }
+            builder.publicPath(new PublicPath(name, ConfigValues.address(prefix + "bind", keys.get("bind")),
+                    ConfigValues.address(prefix + "peer", keys.get("peer")),
+                    Optional.ofNullable(keys.get("probe")).map(v -> ConfigValues.address(prefix + "probe", v))));
+        }
+        optional(values, "timing.heartbeat-interval").ifPresent(v ->
+                builder.heartbeatIntervalNanos(ConfigValues.durationNanos("timing.heartbeat-interval", v)));
+        optional(values, "timing.detection-minimum").ifPresent(v ->
+                builder.detectionMinimumNanos(ConfigValues.durationNanos("timing.detection-minimum", v)));
+        optional(values, "timing.detection-maximum").ifPresent(v ->
+                builder.detectionMaximumNanos(ConfigValues.durationNanos("timing.detection-maximum", v)));
+        optional(values, "timing.safety-margin").ifPresent(v ->
+                builder.safetyMarginNanos(ConfigValues.durationNanos("timing.safety-margin", v)));
+        optional(values, "detector.phi-threshold").ifPresent(v ->
+                builder.phiThreshold(ConfigValues.positiveNumber("detector.phi-threshold", v)));
+        optional(values, "engine.tick-interval").ifPresent(v ->
+                builder.tickIntervalNanos(ConfigValues.durationNanos("engine.tick-interval", v)));
+        optional(values, "link.handshake-timeout").ifPresent(v ->
+                builder.handshakeTimeoutNanos(ConfigValues.durationNanos("link.handshake-timeout", v)));
+        optional(values, "link.reconnect-interval").ifPresent(v ->
+                builder.reconnectIntervalNanos(ConfigValues.durationNanos("link.reconnect-interval", v)));
+        optional(values, "link.max-frame-size").ifPresent(v -> {
+            long bytes = ConfigValues.sizeBytes("link.max-frame-size", v);
+            if (bytes > Integer.MAX_VALUE) {
+                throw new ConfigException("link.max-frame-size", v, "must be from 64KiB to 64MiB");
+            }
+            builder.maxFrameBytes((int) bytes);
+        });
+        return builder.build();
+    }
+
+    /**
+     * Decodes a pairing secret written as {@code hex:...}, {@code base64:...}, or bare hex.
+     *
+     * @param key  the key it came from, for errors
+     * @param text the encoded secret
+     * @return the secret's bytes
+     */
+    public static byte[] decodeSecret(String key, String text) {
+        String trimmed = text.trim();
+        try {
+            if (trimmed.startsWith("base64:")) {
+                return Base64.getDecoder().decode(trimmed.substring("base64:".length()));
+            }
+            return HexFormat.of().parseHex(trimmed.startsWith("hex:") ? trimmed.substring("hex:".length()) : trimmed);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(key, "<redacted>", "the secret must be hex, hex:..., or base64:...");
+        }
+    }
+
+    private static Optional<byte[]> readSecret(Map<String, String> values, Path baseDirectory) {
+        Optional<String> inline = optional(values, "pairing.secret");
+        Optional<String> file = optional(values, "pairing.secret-file");
+        if (inline.isPresent() && file.isPresent()) {
+            throw new ConfigException("pairing.secret", "<redacted>", "set pairing.secret or pairing.secret-file, not both");
+        }
+        if (inline.isPresent()) {
+            return Optional.of(decodeSecret("pairing.secret", inline.get()));
+        }
+        if (file.isPresent()) {
+            Path path = baseDirectory.resolve(file.get());
+            try {
+                return Optional.of(decodeSecret("pairing.secret-file", Files.readString(path, StandardCharsets.UTF_8)));
+            } catch (IOException e) {
+                throw new ConfigException("pairing.secret-file", file.get(), "cannot read: " + e.getMessage());
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static Optional<String> optional(Map<String, String> values, String key) {
+        return Optional.ofNullable(values.get(key)).filter(v -> !v.isEmpty());
+    }
+}

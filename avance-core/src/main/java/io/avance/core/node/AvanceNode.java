@@ -1,0 +1,633 @@
+package io.avance.core.node;
+
+import io.avance.api.NodeId;
+import io.avance.api.PairRole;
+import io.avance.api.event.PairEvent;
+import io.avance.api.event.PairListener;
+import io.avance.api.failover.FailoverPolicy;
+import io.avance.api.failover.QuorumWitness;
+import io.avance.api.failover.RebootHandler;
+import io.avance.api.failover.VmStatus;
+import io.avance.api.failover.WitnessAnswer;
+import io.avance.api.replication.DataState;
+import io.avance.core.config.NodeConfig;
+import io.avance.core.config.PublicPath;
+import io.avance.core.failover.DefaultFailoverPolicy;
+import io.avance.core.health.FaultRegistry;
+import io.avance.core.health.HealthConfig;
+import io.avance.core.health.HealthMetrics;
+import io.avance.core.journal.AuditJournal;
+import io.avance.core.link.LinkListener;
+import io.avance.core.link.PairingKey;
+import io.avance.core.link.PrivateLink;
+import io.avance.core.link.PublicNetworkChannel;
+import io.avance.core.pair.ControllerSettings;
+import io.avance.core.pair.PairAgent;
+import io.avance.core.pair.PairController;
+import io.avance.core.pair.PairEnvironment;
+import io.avance.core.pair.PairStatus;
+import io.avance.core.pair.PersistedPairState;
+import io.avance.core.time.NanoClock;
+import io.avance.core.wire.Message;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One node of an Avance pair, as an embedding program builds, starts and stops it.
+ *
+ * <pre>{@code
+ * NodeConfig config = NodeConfigFile.read(Path.of("/etc/avance/node.properties"));
+ * try (AvanceNode node = AvanceNode.builder(config).build()) {
+ *     node.addListener(event -> log(event));
+ *     node.start();
+ *     ...
+ * }
+ * }</pre>
+ *
+ * <p>The node owns: a lock on its data directory (two processes must never share one), its
+ * persisted epoch, its audit journal, its fault registry, the private link and the public-network
+ * heartbeat channels, and the agent thread that runs the pair controller. Thread-safe.
+ *
+ * <p>A <em>reboot</em> requested by the primary (the default {@link RebootHandler}) restarts all
+ * of this in process with a new incarnation, keeping the fault registry and the journal: that
+ * recovers what a software reset can. An appliance that can reboot the machine passes its own
+ * handler.
+ */
+public final class AvanceNode implements AutoCloseable {
+
+    private static final Logger LOG = System.getLogger(AvanceNode.class.getName());
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final NodeConfig config;
+    private final FailoverPolicy policy;
+    private final MeterRegistry meters;
+    private final NanoClock clock;
+    private final Clock wallClock;
+    private final Optional<QuorumWitness> witness;
+    private final RebootHandler rebootHandler;
+    private final FaultRegistry faults;
+    private final List<PairListener> listeners = new CopyOnWriteArrayList<>();
+    private final ExecutorService events;
+    private final ExecutorService witnessCalls;
+    private final PairAgent agent;
+    private final Object lifecycle = new Object();
+
+    private EventLoopGroup group;
+    private AuditJournal journal;
+    private FileChannel lockChannel;
+    private FileLock lock;
+    private volatile Incarnation current;
+    private volatile boolean started;
+    private volatile boolean closed;
+    private volatile boolean maintenance;
+
+    private AvanceNode(Builder builder) {
+        this.config = builder.config;
+        this.policy = builder.policy;
+        this.meters = builder.meters;
+        this.clock = builder.clock;
+        this.wallClock = builder.wallClock;
+        this.witness = Optional.ofNullable(builder.witness);
+        this.rebootHandler = builder.rebootHandler != null ? builder.rebootHandler : this::softReboot;
+        this.faults = new FaultRegistry(config.nodeId(), clock, wallClock, builder.healthConfig);
+        String name = config.nodeId().value();
+        this.events = Executors.newSingleThreadExecutor(new DefaultThreadFactory("avance-events-" + name, true));
+        this.witnessCalls = Executors.newSingleThreadExecutor(new DefaultThreadFactory("avance-witness-" + name, true));
+        this.agent = new PairAgent(name);
+        this.faults.addListener(this::dispatch);
+        HealthMetrics.bind(config.nodeId(), faults, meters);
+        listeners.addAll(builder.listeners);
+    }
+
+    /**
+     * Starts building a node.
+     *
+     * @param config the node's validated configuration
+     * @return a builder
+     */
+    public static Builder builder(NodeConfig config) {
+        return new Builder(config);
+    }
+
+    /**
+     * Locks the data directory, loads the persisted epoch, opens the journal and the links, and
+     * starts the duty cycle. Returns once the node is listening; pairing happens in the background.
+     *
+     * @throws IllegalStateException if the data directory is in use by another process, belongs to
+     *                               another node, or an address cannot be bound
+     */
+    public void start() {
+        synchronized (lifecycle) {
+            if (started || closed) {
+                throw new IllegalStateException("a node starts once");
+            }
+            Path directory = config.dataDirectory();
+            try {
+                Files.createDirectories(directory);
+                lockChannel = FileChannel.open(directory.resolve("node.lock"), StandardOpenOption.CREATE,
+                        StandardOpenOption.WRITE);
+                lock = lockChannel.tryLock();
+                if (lock == null) {
+                    lockChannel.close();
+                    throw new IllegalStateException("the data directory " + directory
+                            + " is in use by another Avance process");
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot lock the data directory " + directory, e);
+            }
+            journal = new AuditJournal(directory, config.nodeId(), wallClock);
+            group = new MultiThreadIoEventLoopGroup(2,
+                    new DefaultThreadFactory("avance-link-" + config.nodeId(), true), NioIoHandler.newFactory());
+            journal.record("system", "start", "node " + config.nodeId() + (config.standalone() ? " (standalone)"
+                    : " paired with " + config.peer().get().id()), "starting");
+            current = startIncarnation();
+            started = true;
+        }
+    }
+
+    /**
+     * This node's id.
+     *
+     * @return the id
+     */
+    public NodeId id() {
+        return config.nodeId();
+    }
+
+    /**
+     * The node's configuration.
+     *
+     * @return the configuration it was built with
+     */
+    public NodeConfig config() {
+        return config;
+    }
+
+    /**
+     * This node's role now.
+     *
+     * @return the role; {@link PairRole#UNDECIDED} before start, {@link PairRole#STOPPED} after close
+     */
+    public PairRole role() {
+        Incarnation incarnation = current;
+        return incarnation == null ? (closed ? PairRole.STOPPED : PairRole.UNDECIDED) : incarnation.controller.role();
+    }
+
+    /**
+     * The pair as this node sees it, as of the last duty cycle.
+     *
+     * @return the status, or empty before start
+     */
+    public Optional<PairStatus> status() {
+        Incarnation incarnation = current;
+        return incarnation == null ? Optional.empty() : Optional.of(incarnation.controller.status());
+    }
+
+    /**
+     * Tells whether this node may serve right now: it is primary and its serving lease holds. Data
+     * paths ask this before acknowledging anything.
+     *
+     * @return true if it may serve
+     */
+    public boolean mayServe() {
+        Incarnation incarnation = current;
+        return incarnation != null && incarnation.controller.mayServe(clock.nanoTime());
+    }
+
+    /**
+     * This node's faults; report hardware faults here.
+     *
+     * @return the fault registry
+     */
+    public FaultRegistry faults() {
+        return faults;
+    }
+
+    /**
+     * The meter registry the node reports to.
+     *
+     * @return the registry
+     */
+    public MeterRegistry meters() {
+        return meters;
+    }
+
+    /**
+     * The audit journal.
+     *
+     * @return the journal, or null before start
+     */
+    public AuditJournal journal() {
+        return journal;
+    }
+
+    /**
+     * The address the private link listens on (useful when configured with port 0).
+     *
+     * @return the bound address, or empty for a standalone node or before start
+     */
+    public Optional<InetSocketAddress> privateLinkAddress() {
+        Incarnation incarnation = current;
+        return incarnation == null || incarnation.link == null ? Optional.empty()
+                : Optional.of(incarnation.link.localAddress());
+    }
+
+    /**
+     * Registers a listener for the node's events. Listeners are called in order on one thread of
+     * the node's; a slow listener delays the others but never the engine.
+     *
+     * @param listener the listener
+     */
+    public void addListener(PairListener listener) {
+        listeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    /**
+     * Puts the node in or out of maintenance mode: in maintenance it takes no VMs and does not
+     * take over.
+     *
+     * @param on true to enter maintenance
+     */
+    public void setMaintenance(boolean on) {
+        maintenance = on;
+        Incarnation incarnation = current;
+        if (incarnation != null) {
+            incarnation.controller.setMaintenance(on);
+        }
+        recordOperatorAction("maintenance", on ? "on" : "off");
+    }
+
+    /**
+     * Forgets that the peer was declared down, after an operator repaired it.
+     */
+    public void clearPeerDeclaredDown() {
+        Incarnation incarnation = current;
+        if (incarnation != null) {
+            agent.execute(incarnation.controller::clearPeerDeclaredDown);
+        }
+    }
+
+    private void recordOperatorAction(String action, String detail) {
+        AuditJournal open = journal;
+        if (open != null) {
+            open.record("operator", action, detail, "done");
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+
+    private Incarnation startIncarnation() {
+        long incarnationId = RANDOM.nextLong() & Long.MAX_VALUE | 1L;
+        PersistedPairState state = PersistedPairState.load(config.dataDirectory(), config.nodeId());
+        Incarnation incarnation = new Incarnation(incarnationId);
+        NodeEnvironment environment = new NodeEnvironment(incarnation);
+        incarnation.controller = new PairController(ControllerSettings.from(config, witness.isPresent()), policy,
+                faults, environment, state, wallClock, meters, incarnationId, clock.nanoTime());
+        incarnation.controller.setMaintenance(maintenance);
+        LOG.log(Level.INFO, "{0}: starting (epoch {1}, primary {2}) with {3}", config.nodeId(), state.epoch(),
+                state.epochPrimary().map(NodeId::value).orElse("none"), config);
+        if (config.peer().isPresent()) {
+            PairingKey key = new PairingKey(config.pairingSecret());
+            NodeConfig.Peer peer = config.peer().get();
+            incarnation.link = new PrivateLink(config.nodeId(), peer.id(), config.privateListen(), peer.privateAddress(),
+                    key, incarnationId, config.handshakeTimeoutNanos(), config.reconnectIntervalNanos(),
+                    config.maxFrameBytes(), group, new LinkListener() {
+                        @Override
+                        public void onSessionUp(long peerIncarnation) {
+                            incarnation.execute(c -> c.onPrivateSessionUp(peerIncarnation, clock.nanoTime()));
+                        }
+
+                        @Override
+                        public void onSessionDown(String reason) {
+                            incarnation.execute(c -> c.onPrivateSessionDown(reason, clock.nanoTime()));
+                        }
+
+                        @Override
+                        public void onMessage(Message message) {
+                            incarnation.execute(c -> c.onMessage(PairController.PRIVATE_PATH, message, clock.nanoTime()));
+                        }
+                    });
+            try {
+                for (PublicPath path : config.publicPaths()) {
+                    incarnation.publics.put(path.name(), new PublicNetworkChannel(path, key,
+                            (network, message) -> incarnation.execute(c -> c.onMessage(network, message,
+                                    clock.nanoTime())), config.nodeId().value(), clock));
+                }
+                incarnation.link.start();
+            } catch (IOException | RuntimeException e) {
+                incarnation.close();
+                throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
+            }
+        }
+        agent.startTicking(() -> {
+            if (current == incarnation) {
+                incarnation.controller.onTick(clock.nanoTime());
+            }
+        }, config.tickIntervalNanos());
+        return incarnation;
+    }
+
+    private void softReboot(String reason) {
+        agent.execute(() -> {
+            synchronized (lifecycle) {
+                if (closed) {
+                    return;
+                }
+                LOG.log(Level.WARNING, "{0}: rebooting in process: {1}", config.nodeId(), reason);
+                journal.record("system", "reboot", reason, "restarting in process");
+                Incarnation old = current;
+                agent.stopTicking();
+                old.controller.stop("rebooting", clock.nanoTime());
+                old.close();
+                current = startIncarnation();
+            }
+        });
+    }
+
+    private void dispatch(PairEvent event) {
+        if (closed) {
+            return;
+        }
+        events.execute(() -> {
+            for (PairListener listener : listeners) {
+                try {
+                    listener.onEvent(event);
+                } catch (RuntimeException e) {
+                    LOG.log(Level.WARNING, "a pair listener failed on " + event, e);
+                }
+            }
+        });
+    }
+
+    /**
+     * Stops the node: the duty cycle, the links, the journal, and releases the data directory.
+     * Does not hand the primary role over first; call a switchover before a planned stop.
+     */
+    @Override
+    public void close() {
+        synchronized (lifecycle) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            Incarnation incarnation = current;
+            if (incarnation != null) {
+                agent.execute(() -> incarnation.controller.stop("node stopped", clock.nanoTime()));
+            }
+            agent.close();
+            if (incarnation != null) {
+                incarnation.close();
+            }
+            if (journal != null) {
+                journal.record("system", "stop", "node " + config.nodeId(), "stopped");
+                journal.close();
+            }
+            events.shutdown();
+            witnessCalls.shutdownNow();
+            try {
+                events.awaitTermination(2, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (group != null) {
+                group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+            }
+            try {
+                if (lock != null) {
+                    lock.release();
+                }
+                if (lockChannel != null) {
+                    lockChannel.close();
+                }
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "releasing the data directory lock", e);
+            }
+        }
+    }
+
+    /**
+     * The parts of a node that a reboot replaces: the controller and its links.
+     */
+    private final class Incarnation {
+        final long id;
+        PairController controller;
+        PrivateLink link;
+        final Map<String, PublicNetworkChannel> publics = new LinkedHashMap<>();
+
+        Incarnation(long id) {
+            this.id = id;
+        }
+
+        /** Runs a controller input on the agent thread, unless this incarnation was replaced. */
+        void execute(java.util.function.Consumer<PairController> input) {
+            agent.execute(() -> {
+                if (current == this) {
+                    input.accept(controller);
+                }
+            });
+        }
+
+        void close() {
+            if (link != null) {
+                link.close();
+            }
+            publics.values().forEach(PublicNetworkChannel::close);
+        }
+    }
+
+    /**
+     * The controller's view of the world: the links, the disk, the journal, the listeners.
+     */
+    private final class NodeEnvironment implements PairEnvironment {
+        private final Incarnation incarnation;
+
+        NodeEnvironment(Incarnation incarnation) {
+            this.incarnation = incarnation;
+        }
+
+        @Override
+        public boolean sendPrivate(Message message) {
+            return incarnation.link != null && incarnation.link.send(message);
+        }
+
+        @Override
+        public boolean sendPublic(String network, Message message) {
+            PublicNetworkChannel channel = incarnation.publics.get(network);
+            return channel != null && channel.send(message);
+        }
+
+        @Override
+        public void persist(PersistedPairState state) {
+            state.save(config.dataDirectory());
+        }
+
+        @Override
+        public void publish(PairEvent event) {
+            dispatch(event);
+        }
+
+        @Override
+        public void audit(String action, String detail, String outcome) {
+            journal.record("system", action, detail, outcome);
+        }
+
+        @Override
+        public void rebootSelf(String reason) {
+            rebootHandler.reboot(reason);
+        }
+
+        @Override
+        public boolean fencePeer(NodeId peer) {
+            return false;
+        }
+
+        @Override
+        public void claimWitness(long epoch, Duration lease) {
+            if (witness.isEmpty()) {
+                return;
+            }
+            long sentAt = clock.nanoTime();
+            witnessCalls.execute(() -> {
+                WitnessAnswer answer;
+                try {
+                    answer = witness.get().claim(config.nodeId(), epoch, lease);
+                } catch (RuntimeException e) {
+                    LOG.log(Level.WARNING, "the quorum witness failed", e);
+                    answer = WitnessAnswer.unreachable();
+                }
+                WitnessAnswer result = answer;
+                incarnation.execute(c -> c.onWitnessAnswer(epoch, sentAt, result, clock.nanoTime()));
+            });
+        }
+
+        @Override
+        public void beginGracefulFailover(NodeId peer) {
+            // No VMs run on this node yet: the handover can follow at once.
+            incarnation.execute(c -> c.onReadyToHandOver(clock.nanoTime()));
+        }
+
+        @Override
+        public void restartVm(String vm) {
+            LOG.log(Level.WARNING, "{0}: no VM supervisor to restart {1}", config.nodeId(), vm);
+        }
+
+        @Override
+        public void onRoleChanged(PairRole from, PairRole to, long epoch) {
+            // Serving starts and stops through mayServe(); nothing else runs here yet.
+        }
+
+        @Override
+        public List<VmStatus> vms() {
+            return new ArrayList<>();
+        }
+
+        @Override
+        public DataState dataState() {
+            return DataState.UP_TO_DATE;
+        }
+    }
+
+    /**
+     * Collects what the node needs beyond its configuration.
+     */
+    public static final class Builder {
+        private final NodeConfig config;
+        private FailoverPolicy policy = DefaultFailoverPolicy.withDefaults();
+        private MeterRegistry meters = new SimpleMeterRegistry();
+        private NanoClock clock = NanoClock.system();
+        private Clock wallClock = Clock.systemUTC();
+        private QuorumWitness witness;
+        private RebootHandler rebootHandler;
+        private HealthConfig healthConfig = HealthConfig.defaults();
+        private final List<PairListener> listeners = new ArrayList<>();
+
+        private Builder(NodeConfig config) {
+            this.config = Objects.requireNonNull(config, "config");
+        }
+
+        /** @param policy the failover policy (default: {@link DefaultFailoverPolicy}) @return this */
+        public Builder policy(FailoverPolicy policy) {
+            this.policy = Objects.requireNonNull(policy);
+            return this;
+        }
+
+        /** @param meters where metrics go (default: an in-memory registry) @return this */
+        public Builder meterRegistry(MeterRegistry meters) {
+            this.meters = Objects.requireNonNull(meters);
+            return this;
+        }
+
+        /**
+         * Sets the clocks (default: the system's).
+         *
+         * @param clock     the monotonic clock
+         * @param wallClock the wall clock
+         * @return this
+         */
+        public Builder clocks(NanoClock clock, Clock wallClock) {
+            this.clock = Objects.requireNonNull(clock);
+            this.wallClock = Objects.requireNonNull(wallClock);
+            return this;
+        }
+
+        /** @param witness a quorum witness (default: none) @return this */
+        public Builder witness(QuorumWitness witness) {
+            this.witness = Objects.requireNonNull(witness);
+            return this;
+        }
+
+        /** @param handler what a reboot request does (default: restart in process) @return this */
+        public Builder rebootHandler(RebootHandler handler) {
+            this.rebootHandler = Objects.requireNonNull(handler);
+            return this;
+        }
+
+        /** @param healthConfig MTBF and trend settings @return this */
+        public Builder healthConfig(HealthConfig healthConfig) {
+            this.healthConfig = Objects.requireNonNull(healthConfig);
+            return this;
+        }
+
+        /** @param listener a listener registered before start, so it sees every event @return this */
+        public Builder listener(PairListener listener) {
+            this.listeners.add(Objects.requireNonNull(listener));
+            return this;
+        }
+
+        /**
+         * Builds the node; it does nothing until {@link AvanceNode#start()}.
+         *
+         * @return the node
+         */
+        public AvanceNode build() {
+            return new AvanceNode(this);
+        }
+    }
+}

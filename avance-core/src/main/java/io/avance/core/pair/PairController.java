@@ -1,0 +1,1138 @@
+package io.avance.core.pair;
+
+import io.avance.api.NodeId;
+import io.avance.api.PairRole;
+import io.avance.api.event.DecisionTaken;
+import io.avance.api.event.PathChanged;
+import io.avance.api.event.PeerChanged;
+import io.avance.api.event.RoleChanged;
+import io.avance.api.failover.FailoverDecision;
+import io.avance.api.failover.FailoverPolicy;
+import io.avance.api.failover.NodeView;
+import io.avance.api.failover.PairSnapshot;
+import io.avance.api.failover.PairTimings;
+import io.avance.api.failover.PathStatus;
+import io.avance.api.failover.WitnessAnswer;
+import io.avance.api.failover.WitnessStatus;
+import io.avance.api.health.Component;
+import io.avance.api.health.Fault;
+import io.avance.api.health.HealthScore;
+import io.avance.api.health.Severity;
+import io.avance.core.detect.PauseMonitor;
+import io.avance.core.detect.PhiAccrualDetector;
+import io.avance.core.health.FaultRegistry;
+import io.avance.core.wire.Message;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The protocol logic of one node of a pair.
+ *
+ * <p>Confined to one owner thread: every {@code on...} method must be called from it, with the
+ * owner's clock reading. {@link #mayServe}, {@link #role()} and {@link #status()} may be read from
+ * any thread. The controller never blocks, never reads a clock, and reaches the world only through
+ * its {@link PairEnvironment}.
+ *
+ * <h2>Duty cycle ({@link #onTick})</h2>
+ * <ol>
+ *   <li>measure how long the cycle was frozen, and stop serving if the serving lease ran out
+ *       (before anything is sent that could renew it);</li>
+ *   <li>judge every path with its failure detector;</li>
+ *   <li>renew the witness lease if the peer has gone quiet;</li>
+ *   <li>build a {@link PairSnapshot} and carry out the policy's decision, within the safety
+ *       rules;</li>
+ *   <li>send heartbeats on every path when due, and recompute the serving lease.</li>
+ * </ol>
+ *
+ * <h2>Epoch changes</h2>
+ * <pre>
+ *   election (peer reachable, no primary):   candidate --PROMOTE_REQUEST(E)--&gt; voter
+ *                                             voter persists (E, candidate), becomes BACKUP
+ *                                             candidate &lt;--PROMOTE_REPLY(E, granted)-- voter
+ *                                             candidate persists (E, self), becomes PRIMARY
+ *   takeover (peer silent on every path for the detection minimum):
+ *                                             [witness grant for E, if configured]
+ *                                             persist (E, self) with E of own parity, PRIMARY
+ *   handover (graceful switchover):           primary migrates VMs, persists (E, peer),
+ *                                             becomes BACKUP, sends HANDOVER(E); heartbeats
+ *                                             carry (E, peer) until the peer adopts it
+ *   adoption: a heartbeat naming a later epoch is persisted and obeyed: its primary serves,
+ *             everyone else is backup.
+ * </pre>
+ */
+public final class PairController {
+
+    private static final Logger LOG = System.getLogger(PairController.class.getName());
+
+    /** The name of the private path in snapshots, events and metrics. */
+    public static final String PRIVATE_PATH = "private";
+
+    private static final int SEND_LOG_SIZE = 1024;
+    private static final long NEVER = Long.MIN_VALUE;
+
+    private final ControllerSettings settings;
+    private final FailoverPolicy policy;
+    private final FaultRegistry faults;
+    private final PairEnvironment environment;
+    private final Clock wallClock;
+    private final long incarnation;
+    private final PairTimings timings;
+    private final NodeId self;
+    private final Optional<NodeId> peerId;
+
+    private final PathTracker[] paths;
+    private final PauseMonitor pauseMonitor = new PauseMonitor();
+    private final long[] sendLogSeq = new long[SEND_LOG_SIZE];
+    private final long[] sendLogNanos = new long[SEND_LOG_SIZE];
+    private final Deque<Long> peerIncidents = new ArrayDeque<>();
+
+    private final Counter invariantViolations;
+    private final MeterRegistry meters;
+
+    // Persisted state, mirrored.
+    private long epoch;
+    private Optional<NodeId> epochPrimary;
+
+    private volatile PairRole role = PairRole.UNDECIDED;
+    private volatile long leaseUntilNanos = NEVER;
+    private volatile PairStatus status;
+    private volatile boolean maintenance;
+
+    private long roleChangedAtNanos;
+    private long takeoverAtNanos = -1;
+    private long seq;
+    private long lastHeartbeatSentNanos = NEVER;
+    private long peerAckedSendNanos = NEVER;
+
+    private Message.Heartbeat peerHeartbeat;
+    private long peerIncarnation;
+    private long highestSeqFromPeer;
+    private boolean peerDeclaredDown;
+    private boolean peerFenced;
+    private long lastRebootRequestNanos = NEVER;
+    private long rebootRequestIds;
+    private long lastRebootHandled = -1;
+    private boolean peerWasReachable;
+
+    private Pending pendingPromote;
+    private long pendingTakeoverEpoch = -1;
+    private boolean handoverInProgress;
+
+    private WitnessStatus witnessStatus;
+    private long witnessLeaseUntilNanos = NEVER;
+    private boolean witnessClaimInFlight;
+    private long lastWitnessClaimNanos = NEVER;
+
+    private FailoverDecision lastDecision = FailoverDecision.stay("starting");
+    private long nowNanos;
+
+    private record Pending(long epoch, long sentAtNanos) {
+    }
+
+    /**
+     * Creates a controller for a node that starts with no role.
+     *
+     * @param settings    what it needs from the configuration
+     * @param policy      the failover policy
+     * @param faults      this node's faults
+     * @param environment its effects on the world
+     * @param initial     the persisted epoch state it starts from
+     * @param wallClock   for event times
+     * @param meters      where metrics go
+     * @param incarnation a random number identifying this run of the node
+     * @param nowNanos    the owner's clock reading at creation
+     */
+    public PairController(ControllerSettings settings, FailoverPolicy policy, FaultRegistry faults,
+                          PairEnvironment environment, PersistedPairState initial, Clock wallClock,
+                          MeterRegistry meters, long incarnation, long nowNanos) {
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.policy = Objects.requireNonNull(policy, "policy");
+        this.faults = Objects.requireNonNull(faults, "faults");
+        this.environment = Objects.requireNonNull(environment, "environment");
+        this.wallClock = Objects.requireNonNull(wallClock, "wallClock");
+        this.meters = Objects.requireNonNull(meters, "meters");
+        if (!initial.node().equals(settings.self())) {
+            throw new IllegalArgumentException("state of " + initial.node() + " given to " + settings.self());
+        }
+        this.incarnation = incarnation;
+        this.timings = settings.timings();
+        this.self = settings.self();
+        this.peerId = settings.peer();
+        this.epoch = initial.epoch();
+        this.epochPrimary = initial.epochPrimary();
+        this.nowNanos = nowNanos;
+        this.roleChangedAtNanos = nowNanos;
+        this.witnessStatus = settings.witnessConfigured() ? WitnessStatus.NOT_ASKED : WitnessStatus.NOT_CONFIGURED;
+        List<PathTracker> trackers = new ArrayList<>();
+        trackers.add(new PathTracker(PRIVATE_PATH, PathStatus.Kind.PRIVATE, timings));
+        for (String network : settings.publicNetworks()) {
+            trackers.add(new PathTracker(network, PathStatus.Kind.PUBLIC, timings));
+        }
+        this.paths = trackers.toArray(new PathTracker[0]);
+        this.invariantViolations = Counter.builder("avance.pair.invariant.violations")
+                .description("times this node saw the pair break a safety invariant (two primaries named for one epoch)")
+                .tag("node", self.value()).register(meters);
+        Gauge.builder("avance.pair.role", this, c -> c.role.ordinal())
+                .description("this node's role: 0 undecided, 1 primary, 2 backup, 3 isolated, 4 stopped")
+                .tag("node", self.value()).register(meters);
+        Gauge.builder("avance.pair.epoch", this, c -> c.status == null ? 0 : c.status.epoch())
+                .description("the latest epoch this node knows").tag("node", self.value()).register(meters);
+        Gauge.builder("avance.pair.peer.silence.seconds", this,
+                        c -> c.status == null || c.status.peerSilenceNanos() == Long.MAX_VALUE ? Double.NaN
+                                : c.status.peerSilenceNanos() / 1e9)
+                .description("time since the peer was heard on any path").tag("node", self.value()).register(meters);
+        for (PathTracker path : paths) {
+            Gauge.builder("avance.pair.path.alive", path, p -> p.alive ? 1 : 0)
+                    .description("1 while the failure detector judges the peer alive on this path")
+                    .tags("node", self.value(), "path", path.name).register(meters);
+        }
+        publishStatus();
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Thread-safe reads
+
+    /**
+     * Tells whether this node may serve (run VMs, acknowledge writes) at a given moment. Data paths
+     * call this with a fresh clock reading; it needs no lock.
+     *
+     * @param nowNanos a reading of the owner's clock
+     * @return true if this node is primary and its serving lease holds at that moment
+     */
+    public boolean mayServe(long nowNanos) {
+        return role == PairRole.PRIMARY && nowNanos < leaseUntilNanos;
+    }
+
+    /**
+     * This node's role.
+     *
+     * @return the role
+     */
+    public PairRole role() {
+        return role;
+    }
+
+    /**
+     * The status as of the end of the last duty cycle or event.
+     *
+     * @return an immutable status
+     */
+    public PairStatus status() {
+        return status;
+    }
+
+    /**
+     * This run's incarnation.
+     *
+     * @return the random number sent in every heartbeat
+     */
+    public long incarnation() {
+        return incarnation;
+    }
+
+    /**
+     * Puts the node in or out of maintenance mode (it then takes no VMs and does not take over).
+     *
+     * @param on true to enter maintenance
+     */
+    public void setMaintenance(boolean on) {
+        maintenance = on;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Inputs (owner thread)
+
+    /**
+     * Runs one duty cycle.
+     *
+     * @param now the owner's clock reading
+     */
+    public void onTick(long now) {
+        nowNanos = now;
+        if (role == PairRole.STOPPED) {
+            return;
+        }
+        long pause = pauseMonitor.onCycle(now);
+        if (pause > timings.heartbeatIntervalNanos() * 2) {
+            LOG.log(Level.WARNING, "{0}: duty cycle was frozen for {1} ms", self, pause / 1_000_000);
+        }
+        // The lease is judged before anything is sent: a frozen primary must not renew it by
+        // sending the heartbeat that is overdue.
+        if (role == PairRole.PRIMARY && now >= leaseUntilNanos) {
+            transition(PairRole.ISOLATED, leaseExpiryReason(now));
+        }
+        faults.refresh();
+        judgePaths(now);
+        renewWitnessIfQuiet(now);
+        expirePending(now);
+        decide(now, pause);
+        if (lastHeartbeatSentNanos == NEVER || now - lastHeartbeatSentNanos >= timings.heartbeatIntervalNanos()) {
+            sendHeartbeats(now);
+        }
+        updateLease(now);
+        publishStatus();
+    }
+
+    /**
+     * An authenticated private-link session came up.
+     *
+     * @param peerIncarnationFromHello the peer's incarnation, from its hello
+     * @param now                      the owner's clock reading
+     */
+    public void onPrivateSessionUp(long peerIncarnationFromHello, long now) {
+        nowNanos = now;
+        PathTracker path = paths[0];
+        path.connected = true;
+        path.detector.restart();
+        LOG.log(Level.INFO, "{0}: private link to {1} established", self, peerId.map(NodeId::value).orElse("?"));
+        // Tell the peer at once who we are, rather than waiting for the next heartbeat slot.
+        sendHeartbeat(path, now);
+        publishStatus();
+    }
+
+    /**
+     * The private-link session went down.
+     *
+     * @param reason why
+     * @param now    the owner's clock reading
+     */
+    public void onPrivateSessionDown(String reason, long now) {
+        nowNanos = now;
+        PathTracker path = paths[0];
+        if (path.connected) {
+            LOG.log(Level.WARNING, "{0}: private link down: {1}", self, reason);
+        }
+        path.connected = false;
+        judgePaths(now);
+        publishStatus();
+    }
+
+    /**
+     * A message arrived.
+     *
+     * @param path    {@value #PRIVATE_PATH} or a public network's name
+     * @param message the message
+     * @param now     the owner's clock reading
+     */
+    public void onMessage(String path, Message message, long now) {
+        nowNanos = now;
+        if (role == PairRole.STOPPED) {
+            return;
+        }
+        PathTracker tracker = tracker(path);
+        if (tracker == null) {
+            LOG.log(Level.WARNING, "{0}: message on unknown path {1} ignored", self, path);
+            return;
+        }
+        if (message instanceof Message.Heartbeat heartbeat) {
+            onHeartbeat(tracker, heartbeat, now);
+        } else if (message instanceof Message.PromoteRequest request) {
+            onPromoteRequest(request, now);
+        } else if (message instanceof Message.PromoteReply reply) {
+            onPromoteReply(reply, now);
+        } else if (message instanceof Message.Handover handover) {
+            onHandover(handover, now);
+        } else if (message instanceof Message.RebootRequest request) {
+            onRebootRequest(request);
+        } else {
+            LOG.log(Level.WARNING, "{0}: unexpected {1} on {2} ignored", self, message.type(), path);
+        }
+        publishStatus();
+    }
+
+    /**
+     * The quorum witness answered a claim.
+     *
+     * @param claimedEpoch the epoch claimed
+     * @param sentAtNanos  when the claim was sent (owner's clock)
+     * @param answer       the answer
+     * @param now          the owner's clock reading
+     */
+    public void onWitnessAnswer(long claimedEpoch, long sentAtNanos, WitnessAnswer answer, long now) {
+        nowNanos = now;
+        witnessClaimInFlight = false;
+        switch (answer.outcome()) {
+            case GRANTED -> {
+                witnessStatus = WitnessStatus.GRANTED;
+                // Counted from the send: the witness started its clock later than that, so this
+                // node's lease ends first.
+                witnessLeaseUntilNanos = sentAtNanos + answer.lease().toNanos() - timings.safetyMarginNanos();
+                if (pendingTakeoverEpoch == claimedEpoch && role != PairRole.PRIMARY) {
+                    pendingTakeoverEpoch = -1;
+                    Optional<String> unsafe = unilateralTakeoverUnsafe(now);
+                    if (unsafe.isEmpty()) {
+                        becomePrimary(claimedEpoch, "the witness granted epoch " + claimedEpoch);
+                    } else {
+                        LOG.log(Level.INFO, "{0}: witness granted epoch {1} but takeover is no longer safe: {2}",
+                                self, claimedEpoch, unsafe.get());
+                    }
+                }
+            }
+            case REFUSED -> {
+                witnessStatus = WitnessStatus.REFUSED;
+                witnessLeaseUntilNanos = NEVER;
+                pendingTakeoverEpoch = -1;
+                if (role == PairRole.PRIMARY && answer.epoch() > epoch) {
+                    transition(PairRole.ISOLATED, "the witness records epoch " + answer.epoch() + " held by "
+                            + answer.holder().map(NodeId::value).orElse("?"));
+                }
+            }
+            case UNREACHABLE -> {
+                witnessStatus = WitnessStatus.UNREACHABLE;
+                pendingTakeoverEpoch = -1;
+            }
+        }
+        updateLease(now);
+        publishStatus();
+    }
+
+    /**
+     * Every VM has moved to the peer: hand the next epoch over.
+     *
+     * @param now the owner's clock reading
+     */
+    public void onReadyToHandOver(long now) {
+        nowNanos = now;
+        if (!handoverInProgress) {
+            return;
+        }
+        handoverInProgress = false;
+        if (role != PairRole.PRIMARY || peerId.isEmpty()) {
+            return;
+        }
+        NodeId peer = peerId.get();
+        long next = epoch + 1;
+        if (!persist(next, Optional.of(peer))) {
+            return;
+        }
+        transition(PairRole.BACKUP, "handed epoch " + next + " over to " + peer);
+        environment.sendPrivate(new Message.Handover(next, peer));
+        environment.audit("handover", "epoch " + next + " to " + peer, "sent");
+        sendHeartbeats(now);
+        publishStatus();
+    }
+
+    /**
+     * Moving the VMs to the peer failed; this node stays primary.
+     *
+     * @param reason why
+     * @param now    the owner's clock reading
+     */
+    public void onGracefulFailoverFailed(String reason, long now) {
+        nowNanos = now;
+        handoverInProgress = false;
+        environment.audit("graceful-failover", "to " + peerId.map(NodeId::value).orElse("?"), "failed: " + reason);
+    }
+
+    /**
+     * Forgets that the peer was declared down (an operator repaired it).
+     */
+    public void clearPeerDeclaredDown() {
+        if (peerDeclaredDown) {
+            peerDeclaredDown = false;
+            peerIncidents.clear();
+            environment.audit("declare-backup-down", "cleared", "done");
+            publishPeerChanged("the peer is no longer declared down");
+        }
+    }
+
+    /**
+     * Stops the controller for good.
+     *
+     * @param reason why
+     * @param now    the owner's clock reading
+     */
+    public void stop(String reason, long now) {
+        nowNanos = now;
+        if (role != PairRole.STOPPED) {
+            transition(PairRole.STOPPED, reason);
+        }
+        publishStatus();
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Heartbeats and paths
+
+    private PathTracker tracker(String name) {
+        for (PathTracker path : paths) {
+            if (path.name.equals(name)) {
+                return path;
+            }
+        }
+        return null;
+    }
+
+    private void onHeartbeat(PathTracker path, Message.Heartbeat heartbeat, long now) {
+        if (peerId.isEmpty() || !heartbeat.sender().equals(peerId.get())) {
+            LOG.log(Level.WARNING, "{0}: heartbeat from unexpected node {1} on {2} ignored", self,
+                    heartbeat.sender(), path.name);
+            return;
+        }
+        if (heartbeat.incarnation() != peerIncarnation) {
+            boolean restarted = peerIncarnation != 0;
+            peerIncarnation = heartbeat.incarnation();
+            highestSeqFromPeer = 0;
+            if (restarted) {
+                LOG.log(Level.INFO, "{0}: peer {1} restarted (new incarnation)", self, heartbeat.sender());
+                if (peerDeclaredDown && path.kind == PathStatus.Kind.PRIVATE) {
+                    peerDeclaredDown = false;
+                    environment.audit("declare-backup-down", "cleared: the peer restarted and the private link works",
+                            "done");
+                }
+            }
+        } else if (heartbeat.seq() <= highestSeqFromPeer) {
+            return;
+        }
+        highestSeqFromPeer = heartbeat.seq();
+        path.heard(now);
+        path.peerLocalUp = heartbeat.publicNetworksUp();
+        if (heartbeat.echoIncarnation() == incarnation && heartbeat.echoSeq() > 0) {
+            long sentAt = sendTimeOf(heartbeat.echoSeq());
+            if (sentAt != NEVER && sentAt > peerAckedSendNanos) {
+                peerAckedSendNanos = sentAt;
+            }
+        }
+        Message.Heartbeat previous = peerHeartbeat;
+        peerHeartbeat = heartbeat;
+        if (previous == null || previous.role() != heartbeat.role() || previous.epoch() != heartbeat.epoch()) {
+            publishPeerChanged("the peer is " + heartbeat.role() + " in epoch " + heartbeat.epoch());
+        }
+        adoptEpoch(heartbeat);
+        if (path.kind == PathStatus.Kind.PRIVATE || !path.alive) {
+            judgePaths(now);
+        }
+    }
+
+    private void adoptEpoch(Message.Heartbeat heartbeat) {
+        Optional<NodeId> theirPrimary = heartbeat.epochPrimary();
+        if (heartbeat.epoch() > epoch && theirPrimary.isPresent()) {
+            NodeId primary = theirPrimary.get();
+            if (!persist(heartbeat.epoch(), theirPrimary)) {
+                return;
+            }
+            pendingPromote = null;
+            if (primary.equals(self)) {
+                if (role != PairRole.PRIMARY) {
+                    takeoverAtNanos = nowNanos;
+                    transition(PairRole.PRIMARY, "the peer handed epoch " + epoch + " over to this node");
+                }
+            } else if (role == PairRole.PRIMARY) {
+                transition(PairRole.ISOLATED, "the peer is primary in the later epoch " + epoch);
+                transition(PairRole.BACKUP, "joining primary " + primary + " in epoch " + epoch);
+            } else if (role != PairRole.BACKUP) {
+                transition(PairRole.BACKUP, "joining primary " + primary + " in epoch " + epoch);
+            }
+            return;
+        }
+        if (heartbeat.epoch() != epoch || theirPrimary.isEmpty()) {
+            return;
+        }
+        if (epochPrimary.isPresent() && !epochPrimary.equals(theirPrimary)) {
+            invariantViolation("epoch " + epoch + " has two primaries: " + epochPrimary.get() + " here, "
+                    + theirPrimary.get() + " at the peer");
+            return;
+        }
+        if (epochPrimary.isEmpty()) {
+            persist(epoch, theirPrimary);
+        }
+        if (theirPrimary.get().equals(heartbeat.sender()) && heartbeat.role() == PairRole.PRIMARY
+                && (role == PairRole.UNDECIDED || role == PairRole.ISOLATED)) {
+            transition(PairRole.BACKUP, "joining primary " + heartbeat.sender() + " in epoch " + epoch);
+        }
+    }
+
+    private void invariantViolation(String what) {
+        invariantViolations.increment();
+        LOG.log(Level.ERROR, "{0}: SAFETY INVARIANT BROKEN: {1}", self, what);
+        environment.audit("invariant-violation", what, "stopped serving");
+        if (role == PairRole.PRIMARY) {
+            transition(PairRole.ISOLATED, what);
+        }
+    }
+
+    private void judgePaths(long now) {
+        for (PathTracker path : paths) {
+            boolean alive = path.judge(now, settings.phiThreshold());
+            if (alive != path.alive) {
+                path.alive = alive;
+                environment.publish(new PathChanged(wallClock.instant(), self, pathStatus(path, now)));
+                LOG.log(alive ? Level.INFO : Level.WARNING, "{0}: peer {1} on path {2}", self,
+                        alive ? "heard again" : "no longer heard", path.name);
+            }
+        }
+        boolean reachable = anyPathAlive();
+        if (reachable != peerWasReachable) {
+            peerWasReachable = reachable;
+            publishPeerChanged(reachable ? "the peer is heard again" : "the peer is silent on every path");
+        }
+    }
+
+    private boolean anyPathAlive() {
+        for (PathTracker path : paths) {
+            if (path.alive) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void sendHeartbeats(long now) {
+        if (peerId.isEmpty()) {
+            lastHeartbeatSentNanos = now;
+            return;
+        }
+        for (PathTracker path : paths) {
+            sendHeartbeat(path, now);
+        }
+        lastHeartbeatSentNanos = now;
+    }
+
+    private void sendHeartbeat(PathTracker path, long now) {
+        if (peerId.isEmpty()) {
+            return;
+        }
+        Message.Heartbeat heartbeat = heartbeat(now);
+        boolean sent = path.kind == PathStatus.Kind.PRIVATE ? environment.sendPrivate(heartbeat)
+                : environment.sendPublic(path.name, heartbeat);
+        if (sent) {
+            path.lastSentNanos = now;
+        }
+    }
+
+    private Message.Heartbeat heartbeat(long now) {
+        long next = ++seq;
+        int slot = (int) (next % SEND_LOG_SIZE);
+        sendLogSeq[slot] = next;
+        sendLogNanos[slot] = now;
+        Map<String, Boolean> networks = new LinkedHashMap<>();
+        for (PathTracker path : paths) {
+            if (path.kind == PathStatus.Kind.PUBLIC) {
+                networks.put(path.name, localUp(path));
+            }
+        }
+        List<Fault> active = faults.score().faults();
+        if (active.size() > Message.Heartbeat.MAX_FAULTS) {
+            active = active.subList(0, Message.Heartbeat.MAX_FAULTS);
+        }
+        return new Message.Heartbeat(self, incarnation, next, peerIncarnation, highestSeqFromPeer, epoch,
+                epochPrimary, role, environment.dataState(), maintenance, peerDeclaredDown, networks, active);
+    }
+
+    private long sendTimeOf(long echoedSeq) {
+        int slot = (int) (echoedSeq % SEND_LOG_SIZE);
+        return sendLogSeq[slot] == echoedSeq ? sendLogNanos[slot] : NEVER;
+    }
+
+    private boolean localUp(PathTracker path) {
+        if (path.kind == PathStatus.Kind.PRIVATE) {
+            return path.connected;
+        }
+        return !faults.score().hasFault(Component.PUBLIC_NETWORK, path.name, Severity.CRITICAL);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Decisions
+
+    private void decide(long now, long pause) {
+        PairSnapshot snapshot = snapshot(now, pause);
+        FailoverDecision decision;
+        try {
+            decision = policy.decide(snapshot);
+        } catch (RuntimeException e) {
+            LOG.log(Level.ERROR, self + ": the failover policy failed; staying put", e);
+            decision = FailoverDecision.stay("the policy failed: " + e);
+        }
+        boolean changed = !decision.equals(lastDecision);
+        if (changed && decision.action() == FailoverDecision.Action.STAY) {
+            LOG.log(Level.DEBUG, "{0}: {1}", self, decision);
+        }
+        lastDecision = decision;
+        if (decision.action() != FailoverDecision.Action.STAY) {
+            String outcome = execute(decision, now);
+            if (changed || !outcome.startsWith("refused")) {
+                LOG.log(Level.INFO, "{0}: decision {1} -> {2}", self, decision, outcome);
+            }
+            if (!outcome.equals("pending")) {
+                environment.publish(new DecisionTaken(wallClock.instant(), self, decision, outcome));
+            }
+        }
+    }
+
+    private String execute(FailoverDecision decision, long now) {
+        return switch (decision.action()) {
+            case STAY -> "done";
+            case SELF_ISOLATE -> {
+                if (role == PairRole.PRIMARY) {
+                    transition(PairRole.ISOLATED, decision.reason());
+                    yield "done";
+                }
+                yield "refused: not primary";
+            }
+            case TAKE_OVER -> takeOver(decision.reason(), now);
+            case MIGRATE_TO_PEER -> migrateToPeer(decision.reason());
+            case REBOOT_BACKUP -> rebootBackup(decision.reason(), now);
+            case DECLARE_BACKUP_DOWN -> {
+                if (peerDeclaredDown) {
+                    yield "refused: already declared down";
+                }
+                peerDeclaredDown = true;
+                environment.audit("declare-backup-down", decision.reason(), "done");
+                publishPeerChanged("the peer is declared down: " + decision.reason());
+                yield "done";
+            }
+            case RESTART_VM -> {
+                String vm = decision.vm().orElseThrow();
+                environment.restartVm(vm);
+                environment.audit("restart-vm", vm + ": " + decision.reason(), "requested");
+                yield "requested";
+            }
+        };
+    }
+
+    private String takeOver(String reason, long now) {
+        if (role == PairRole.PRIMARY || role == PairRole.STOPPED) {
+            return "refused: role is " + role;
+        }
+        if (peerId.isEmpty()) {
+            becomePrimary(nextEpoch(epoch, 0), "standalone node: " + reason);
+            return "done";
+        }
+        boolean consentPossible = paths[0].alive && peerHeartbeat != null && peerHeartbeat.role() != PairRole.PRIMARY;
+        if (consentPossible) {
+            if (pendingPromote != null) {
+                return "pending";
+            }
+            long next = Math.max(epoch, peerHeartbeat.epoch()) + 1;
+            pendingPromote = new Pending(next, now);
+            environment.sendPrivate(new Message.PromoteRequest(next, self));
+            environment.audit("promote-request", "epoch " + next + ": " + reason, "sent");
+            return "pending";
+        }
+        Optional<String> unsafe = unilateralTakeoverUnsafe(now);
+        if (unsafe.isPresent()) {
+            return "refused: " + unsafe.get();
+        }
+        long known = Math.max(epoch, peerHeartbeat == null ? 0 : peerHeartbeat.epoch());
+        long next = nextEpoch(known, settings.unilateralParity());
+        if (settings.witnessConfigured()) {
+            if (witnessClaimInFlight) {
+                return "pending";
+            }
+            pendingTakeoverEpoch = next;
+            claimWitness(next, now);
+            return "pending";
+        }
+        becomePrimary(next, reason);
+        return "done";
+    }
+
+    /**
+     * The engine's own check on a takeover without the peer's promise, whatever the policy said.
+     */
+    private Optional<String> unilateralTakeoverUnsafe(long now) {
+        if (anyPathAlive()) {
+            return Optional.of("the peer is still heard");
+        }
+        long silence = peerSilence(now);
+        if (silence < timings.detectionMinimumNanos()) {
+            return Optional.of("the peer has been silent for only " + silence / 1_000_000 + " ms");
+        }
+        if (!settings.witnessConfigured() && allPublicNetworksDown()) {
+            return Optional.of("this node is cut off from every public network");
+        }
+        return Optional.empty();
+    }
+
+    /** The smallest epoch above {@code known} with the given parity (any parity if negative). */
+    private static long nextEpoch(long known, int parity) {
+        long next = known + 1;
+        if (parity >= 0 && Math.floorMod(next, 2) != parity) {
+            next++;
+        }
+        return next;
+    }
+
+    private void becomePrimary(long newEpoch, String reason) {
+        if (!persist(newEpoch, Optional.of(self))) {
+            return;
+        }
+        pendingPromote = null;
+        takeoverAtNanos = nowNanos;
+        transition(PairRole.PRIMARY, reason);
+        environment.audit("takeover", "epoch " + newEpoch + ": " + reason, "primary");
+        updateLease(nowNanos);
+        sendHeartbeats(nowNanos);
+        updateLease(nowNanos);
+    }
+
+    private String migrateToPeer(String reason) {
+        if (role != PairRole.PRIMARY || peerId.isEmpty()) {
+            return "refused: not primary";
+        }
+        if (!paths[0].alive) {
+            return "refused: the private link is down";
+        }
+        if (handoverInProgress) {
+            return "pending";
+        }
+        handoverInProgress = true;
+        environment.audit("graceful-failover", "to " + peerId.get() + ": " + reason, "started");
+        environment.beginGracefulFailover(peerId.get());
+        return "started";
+    }
+
+    private String rebootBackup(String reason, long now) {
+        if (role != PairRole.PRIMARY || peerId.isEmpty()) {
+            return "refused: not primary";
+        }
+        lastRebootRequestNanos = now;
+        peerIncidents.addFirst(now);
+        while (peerIncidents.size() > 64) {
+            peerIncidents.removeLast();
+        }
+        Message.RebootRequest request = new Message.RebootRequest(epoch, ++rebootRequestIds, reason);
+        List<String> sentOn = new ArrayList<>();
+        for (PathTracker path : paths) {
+            boolean sent = path.kind == PathStatus.Kind.PRIVATE ? environment.sendPrivate(request)
+                    : environment.sendPublic(path.name, request);
+            if (sent && path.alive) {
+                sentOn.add(path.name);
+            }
+        }
+        String outcome;
+        if (!sentOn.isEmpty()) {
+            outcome = "request " + request.requestId() + " sent on " + String.join(", ", sentOn);
+        } else if (environment.fencePeer(peerId.get())) {
+            outcome = "the backup is unreachable: power-cycling it through the fencing device";
+        } else {
+            outcome = "the backup is unreachable and there is no fencing device: waiting for it to return";
+        }
+        environment.audit("reboot-backup", reason, outcome);
+        return outcome;
+    }
+
+    private void onRebootRequest(Message.RebootRequest request) {
+        boolean fromMyPrimary = epochPrimary.equals(peerId) && request.epoch() == epoch;
+        if (role != PairRole.BACKUP || !fromMyPrimary) {
+            LOG.log(Level.INFO, "{0}: reboot request {1} ignored (role {2}, epoch {3}, request epoch {4})", self,
+                    request.requestId(), role, epoch, request.epoch());
+            return;
+        }
+        if (request.requestId() == lastRebootHandled) {
+            return;
+        }
+        lastRebootHandled = request.requestId();
+        environment.audit("reboot", "requested by primary " + epochPrimary.get() + ": " + request.reason(), "rebooting");
+        transition(PairRole.UNDECIDED, "rebooting at the primary's request: " + request.reason());
+        environment.rebootSelf(request.reason());
+    }
+
+    private void onPromoteRequest(Message.PromoteRequest request, long now) {
+        String refusal = null;
+        if (peerId.isEmpty() || !request.candidate().equals(peerId.get())) {
+            refusal = "the candidate is not this node's peer";
+        } else if (role == PairRole.PRIMARY) {
+            refusal = "this node is primary of epoch " + epoch;
+        } else if (request.epoch() <= epoch) {
+            refusal = "epoch " + request.epoch() + " is not after this node's epoch " + epoch;
+        } else if (pendingPromote != null && self.compareTo(request.candidate()) < 0) {
+            refusal = "this node is a candidate too, and the smaller id wins";
+        }
+        if (refusal != null) {
+            environment.sendPrivate(new Message.PromoteReply(request.epoch(), false, refusal));
+            environment.audit("promote-vote", "epoch " + request.epoch() + " for " + request.candidate(),
+                    "refused: " + refusal);
+            return;
+        }
+        pendingPromote = null;
+        if (!persist(request.epoch(), Optional.of(request.candidate()))) {
+            environment.sendPrivate(new Message.PromoteReply(request.epoch(), false, "could not persist the promise"));
+            return;
+        }
+        if (role != PairRole.BACKUP) {
+            transition(PairRole.BACKUP, "promised epoch " + epoch + " to " + request.candidate());
+        }
+        environment.sendPrivate(new Message.PromoteReply(request.epoch(), true, ""));
+        environment.audit("promote-vote", "epoch " + request.epoch() + " for " + request.candidate(), "granted");
+    }
+
+    private void onPromoteReply(Message.PromoteReply reply, long now) {
+        if (pendingPromote == null || pendingPromote.epoch() != reply.epoch()) {
+            return;
+        }
+        pendingPromote = null;
+        if (!reply.granted()) {
+            LOG.log(Level.INFO, "{0}: the peer refused epoch {1}: {2}", self, reply.epoch(), reply.reason());
+            environment.audit("promote-request", "epoch " + reply.epoch(), "refused: " + reply.reason());
+            return;
+        }
+        if (role == PairRole.PRIMARY || reply.epoch() <= epoch) {
+            return;
+        }
+        becomePrimary(reply.epoch(), "elected: the peer promised epoch " + reply.epoch());
+    }
+
+    private void onHandover(Message.Handover handover, long now) {
+        if (!handover.newPrimary().equals(self) || handover.epoch() <= epoch) {
+            return;
+        }
+        if (!persist(handover.epoch(), Optional.of(self))) {
+            return;
+        }
+        takeoverAtNanos = now;
+        transition(PairRole.PRIMARY, "the peer handed epoch " + handover.epoch() + " over");
+        environment.audit("handover", "received epoch " + handover.epoch(), "primary");
+        updateLease(now);
+        sendHeartbeats(now);
+    }
+
+    private void expirePending(long now) {
+        if (pendingPromote != null && now - pendingPromote.sentAtNanos() > timings.detectionMinimumNanos()) {
+            LOG.log(Level.INFO, "{0}: no answer to promote request for epoch {1}", self, pendingPromote.epoch());
+            pendingPromote = null;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Witness and lease
+
+    private void claimWitness(long claimEpoch, long now) {
+        witnessClaimInFlight = true;
+        lastWitnessClaimNanos = now;
+        environment.claimWitness(claimEpoch, Duration.ofNanos(timings.detectionMinimumNanos()));
+    }
+
+    private void renewWitnessIfQuiet(long now) {
+        if (!settings.witnessConfigured() || role != PairRole.PRIMARY || witnessClaimInFlight) {
+            return;
+        }
+        boolean quiet = peerAckedSendNanos == NEVER
+                || now - peerAckedSendNanos >= 2 * timings.heartbeatIntervalNanos();
+        boolean due = lastWitnessClaimNanos == NEVER || now - lastWitnessClaimNanos >= timings.heartbeatIntervalNanos();
+        if (quiet && due) {
+            claimWitness(epoch, now);
+        }
+    }
+
+    private void updateLease(long now) {
+        if (role != PairRole.PRIMARY) {
+            leaseUntilNanos = NEVER;
+            return;
+        }
+        long deadline = timings.isolationDeadlineNanos();
+        long pauseBound = lastHeartbeatSentNanos == NEVER ? now + deadline : lastHeartbeatSentNanos + deadline;
+        long confirmed = peerAckedSendNanos == NEVER ? NEVER : peerAckedSendNanos + deadline;
+        long witnessBound = witnessStatus == WitnessStatus.GRANTED ? witnessLeaseUntilNanos : NEVER;
+        long networkBound;
+        if (peerId.isEmpty()) {
+            networkBound = Long.MAX_VALUE;
+        } else if (!settings.witnessConfigured() && !allPublicNetworksDown()) {
+            networkBound = Long.MAX_VALUE;
+        } else {
+            networkBound = NEVER;
+        }
+        leaseUntilNanos = Math.min(pauseBound, Math.max(confirmed, Math.max(witnessBound, networkBound)));
+    }
+
+    private String leaseExpiryReason(long now) {
+        long sinceSent = lastHeartbeatSentNanos == NEVER ? 0 : now - lastHeartbeatSentNanos;
+        if (sinceSent >= timings.isolationDeadlineNanos()) {
+            return "the serving lease ran out: this node was frozen for " + sinceSent / 1_000_000
+                    + " ms and the peer may have taken over";
+        }
+        return "the serving lease ran out: the peer has not confirmed this node for "
+                + (peerAckedSendNanos == NEVER ? "ever" : (now - peerAckedSendNanos) / 1_000_000 + " ms")
+                + (settings.witnessConfigured() ? " and the witness gave no lease" : " and every public network is down");
+    }
+
+    private boolean allPublicNetworksDown() {
+        boolean any = false;
+        for (PathTracker path : paths) {
+            if (path.kind == PathStatus.Kind.PUBLIC) {
+                any = true;
+                if (localUp(path)) {
+                    return false;
+                }
+            }
+        }
+        return any;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // State changes
+
+    private boolean persist(long newEpoch, Optional<NodeId> newPrimary) {
+        if (newEpoch < epoch || (newEpoch == epoch && epochPrimary.isPresent() && !epochPrimary.equals(newPrimary))) {
+            throw new IllegalStateException(self + ": refusing to move from epoch " + epoch + " (" + epochPrimary
+                    + ") to " + newEpoch + " (" + newPrimary + ")");
+        }
+        try {
+            environment.persist(new PersistedPairState(self, newEpoch, newPrimary));
+        } catch (RuntimeException e) {
+            LOG.log(Level.ERROR, self + ": could not persist epoch " + newEpoch + "; not acting on it", e);
+            faults.raise(Fault.of(Component.DISK, "state", Severity.CRITICAL,
+                    "cannot write the pair state: " + e.getMessage()));
+            return false;
+        }
+        epoch = newEpoch;
+        epochPrimary = newPrimary;
+        return true;
+    }
+
+    private void transition(PairRole next, String reason) {
+        PairRole previous = role;
+        if (previous == next) {
+            return;
+        }
+        if (!RoleStateMachine.legal(previous, next)) {
+            throw new IllegalStateException(self + ": illegal role change " + previous + " -> " + next + " (" + reason + ")");
+        }
+        if (next == PairRole.PRIMARY && !epochPrimary.equals(Optional.of(self))) {
+            throw new IllegalStateException(self + ": becoming primary in epoch " + epoch + " which belongs to "
+                    + epochPrimary);
+        }
+        role = next;
+        roleChangedAtNanos = nowNanos;
+        if (next != PairRole.PRIMARY) {
+            leaseUntilNanos = NEVER;
+        }
+        if (next != PairRole.PRIMARY && previous == PairRole.PRIMARY) {
+            handoverInProgress = false;
+        }
+        LOG.log(next == PairRole.ISOLATED ? Level.WARNING : Level.INFO, "{0}: {1} -> {2} in epoch {3}: {4}", self,
+                previous, next, epoch, reason);
+        meters.counter("avance.pair.role.changes", "node", self.value(), "to",
+                next.name().toLowerCase(Locale.ROOT)).increment();
+        environment.audit("role", previous + " -> " + next + " in epoch " + epoch + ": " + reason, "done");
+        environment.publish(new RoleChanged(wallClock.instant(), self, previous, next, epoch, reason));
+        environment.onRoleChanged(previous, next, epoch);
+        publishStatus();
+    }
+
+    private void publishPeerChanged(String detail) {
+        if (peerId.isEmpty()) {
+            return;
+        }
+        PairRole peerRole = peerHeartbeat == null ? PairRole.UNDECIDED : peerHeartbeat.role();
+        environment.publish(new PeerChanged(wallClock.instant(), self, peerId.get(), anyPathAlive(), peerRole,
+                peerDeclaredDown, detail));
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Snapshots
+
+    private long peerSilence(long now) {
+        long silence = Long.MAX_VALUE;
+        for (PathTracker path : paths) {
+            silence = Math.min(silence, path.silence(now));
+        }
+        return silence;
+    }
+
+    private PathStatus pathStatus(PathTracker path, long now) {
+        boolean peerLocalUp = path.kind == PathStatus.Kind.PRIVATE ? path.connected
+                : path.peerLocalUp.getOrDefault(path.name, false);
+        return new PathStatus(path.name, path.kind, localUp(path), peerLocalUp, path.alive, path.silence(now));
+    }
+
+    private List<PathStatus> pathStatuses(long now) {
+        List<PathStatus> list = new ArrayList<>(paths.length);
+        for (PathTracker path : paths) {
+            list.add(pathStatus(path, now));
+        }
+        return list;
+    }
+
+    private NodeView selfView() {
+        return new NodeView(self, role, epoch, epochPrimary, faults.score(), environment.dataState(), maintenance);
+    }
+
+    private Optional<NodeView> peerView() {
+        if (peerHeartbeat == null) {
+            return Optional.empty();
+        }
+        Message.Heartbeat h = peerHeartbeat;
+        return Optional.of(new NodeView(h.sender(), h.role(), h.epoch(), h.epochPrimary(), HealthScore.of(h.faults()),
+                h.data(), h.maintenance()));
+    }
+
+    PairSnapshot snapshot(long now, long pause) {
+        List<Long> incidentAges = new ArrayList<>(peerIncidents.size());
+        for (long at : peerIncidents) {
+            incidentAges.add(now - at);
+        }
+        long ackAge = peerAckedSendNanos == NEVER ? Long.MAX_VALUE : now - peerAckedSendNanos;
+        long sinceReboot = lastRebootRequestNanos == NEVER ? Long.MAX_VALUE : now - lastRebootRequestNanos;
+        WitnessStatus witness = witnessStatus;
+        if (witness == WitnessStatus.GRANTED && now >= witnessLeaseUntilNanos) {
+            witness = WitnessStatus.NOT_ASKED;
+        }
+        return new PairSnapshot(selfView(), peerView(), pathStatuses(now), peerSilence(now), ackAge, pause,
+                now - roleChangedAtNanos, incidentAges, sinceReboot, peerDeclaredDown, peerFenced, witness,
+                environment.vms(), timings);
+    }
+
+    private void publishStatus() {
+        long now = nowNanos;
+        long lease = role == PairRole.PRIMARY ? Math.max(0, leaseUntilNanos == Long.MAX_VALUE ? Long.MAX_VALUE
+                : leaseUntilNanos - now) : 0;
+        status = new PairStatus(self, incarnation, role, epoch, epochPrimary, faults.score(), peerView(),
+                pathStatuses(now), peerSilence(now), lease, peerDeclaredDown, lastDecision, takeoverAtNanos);
+    }
+
+    /**
+     * One path to the peer: its failure detector and what was last heard on it.
+     */
+    private static final class PathTracker {
+        final String name;
+        final PathStatus.Kind kind;
+        final PhiAccrualDetector detector;
+        final PairTimings timings;
+        long lastHeardNanos = NEVER;
+        long lastSentNanos = NEVER;
+        boolean connected;
+        boolean alive;
+        Map<String, Boolean> peerLocalUp = Map.of();
+
+        PathTracker(String name, PathStatus.Kind kind, PairTimings timings) {
+            this.name = name;
+            this.kind = kind;
+            this.timings = timings;
+            long interval = timings.heartbeatIntervalNanos();
+            this.detector = new PhiAccrualDetector(100, interval, interval / 2, 0);
+        }
+
+        void heard(long now) {
+            lastHeardNanos = now;
+            detector.heartbeat(now);
+        }
+
+        long silence(long now) {
+            return lastHeardNanos == NEVER ? Long.MAX_VALUE : Math.max(0, now - lastHeardNanos);
+        }
+
+        boolean judge(long now, double phiThreshold) {
+            if (kind == PathStatus.Kind.PRIVATE && !connected) {
+                return false;
+            }
+            if (!detector.heard()) {
+                return false;
+            }
+            return silence(now) < timings.detectionMaximumNanos() && !detector.suspects(now, phiThreshold);
+        }
+    }
+}

@@ -80,6 +80,22 @@ public record PairSnapshot(NodeView self, Optional<NodeView> peer, List<PathStat
     }
 
     /**
+     * Tells whether this node's own connection to at least one public network is down. Without a
+     * witness a backup takes over only when this is false: were one of its networks down, the
+     * primary might still be serving on that network, unheard.
+     *
+     * @return true if some public network is not locally up
+     */
+    public boolean anyPublicNetworkDown() {
+        for (PathStatus path : paths) {
+            if (path.kind() == PathStatus.Kind.PUBLIC && !path.localUp()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * Tells whether this node's own connection to every public network is down, so that it is
      * cut off from its clients (and, unless the private link works, from its peer).
      *

@@ -37,7 +37,8 @@ import java.util.Optional;
  *   <tr><td>6. private link fails, public paths alive</td><td>primary keeps serving and reboots the
  *       backup (REBOOT_BACKUP, then DECLARE_BACKUP_DOWN); backup STAYs</td></tr>
  *   <tr><td>7. primary crashes</td><td>backup: TAKE_OVER after the primary is silent on every path
- *       for the detection time, if its data is up to date and it is not itself cut off</td></tr>
+ *       for the detection time, if its data is up to date and, without a witness, every one of its
+ *       own public networks is up (otherwise the primary might be alive on the network it lost)</td></tr>
  *   <tr><td>8. never two primaries</td><td>primary: SELF_ISOLATE when a later epoch has a primary,
  *       when it was frozen past the isolation deadline, or when its peer can no longer confirm it
  *       and it holds no witness lease and is cut off (or a witness is configured)</td></tr>
@@ -251,6 +252,10 @@ public final class DefaultFailoverPolicy implements FailoverPolicy {
         NodeView self = s.self();
         if (s.allPublicNetworksDown()) {
             return FailoverDecision.stay(why + ", but this node is cut off from every public network");
+        }
+        if (!s.peerReachable() && s.witness() == WitnessStatus.NOT_CONFIGURED && s.anyPublicNetworkDown()) {
+            return FailoverDecision.stay(why + ", but one of this node's public networks is down: the primary may"
+                    + " still serve on it, unheard (a witness would settle this)");
         }
         if (self.data().compareTo(worstAcceptable) > 0) {
             return FailoverDecision.stay(why + ", but this node's data is " + self.data()

@@ -153,11 +153,15 @@ public final class AvanceNode implements AutoCloseable {
                 Files.createDirectories(directory);
                 lockChannel = FileChannel.open(directory.resolve("node.lock"), StandardOpenOption.CREATE,
                         StandardOpenOption.WRITE);
-                lock = lockChannel.tryLock();
+                try {
+                    lock = lockChannel.tryLock();
+                } catch (java.nio.channels.OverlappingFileLockException e) {
+                    lock = null;
+                }
                 if (lock == null) {
                     lockChannel.close();
                     throw new IllegalStateException("the data directory " + directory
-                            + " is in use by another Avance process");
+                            + " is in use by another Avance node (in this process or another)");
                 }
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot lock the data directory " + directory, e);

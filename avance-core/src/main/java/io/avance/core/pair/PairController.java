@@ -126,6 +126,7 @@ public final class PairController {
     private long lastRebootRequestNanos = NEVER;
     private long rebootRequestIds;
     private long lastRebootHandled = -1;
+    private boolean incidentOpen;
     private boolean peerWasReachable;
 
     private Pending pendingPromote;
@@ -178,9 +179,9 @@ public final class PairController {
         this.roleChangedAtNanos = nowNanos;
         this.witnessStatus = settings.witnessConfigured() ? WitnessStatus.NOT_ASKED : WitnessStatus.NOT_CONFIGURED;
         List<PathTracker> trackers = new ArrayList<>();
-        trackers.add(new PathTracker(PRIVATE_PATH, PathStatus.Kind.PRIVATE, timings));
+        trackers.add(new PathTracker(PRIVATE_PATH, PathStatus.Kind.PRIVATE, timings, nowNanos));
         for (String network : settings.publicNetworks()) {
-            trackers.add(new PathTracker(network, PathStatus.Kind.PUBLIC, timings));
+            trackers.add(new PathTracker(network, PathStatus.Kind.PUBLIC, timings, nowNanos));
         }
         this.paths = trackers.toArray(new PathTracker[0]);
         this.invariantViolations = Counter.builder("avance.pair.invariant.violations")
@@ -267,8 +268,13 @@ public final class PairController {
             return;
         }
         long pause = pauseMonitor.onCycle(now);
-        if (pause > timings.heartbeatIntervalNanos() * 2) {
+        if (pause > timings.heartbeatIntervalNanos()) {
             LOG.log(Level.WARNING, "{0}: duty cycle was frozen for {1} ms", self, pause / 1_000_000);
+            // This node heard nothing while it was frozen, whatever the peer sent: what waits in
+            // the socket buffers has not been read yet. Silence counts only from now.
+            for (PathTracker path : paths) {
+                path.countSilenceFrom = Math.max(path.countSilenceFrom, now);
+            }
         }
         // The lease is judged before anything is sent: a frozen primary must not renew it by
         // sending the heartbeat that is overdue.
@@ -420,7 +426,7 @@ public final class PairController {
             return;
         }
         transition(PairRole.BACKUP, "handed epoch " + next + " over to " + peer);
-        environment.sendPrivate(new Message.Handover(next, peer));
+        environment.sendPrivate(new Message.Handover(next, peer, peerIncarnation, highestSeqFromPeer));
         environment.audit("handover", "epoch " + next + " to " + peer, "sent");
         sendHeartbeats(now);
         publishStatus();
@@ -486,18 +492,26 @@ public final class PairController {
             boolean restarted = peerIncarnation != 0;
             peerIncarnation = heartbeat.incarnation();
             highestSeqFromPeer = 0;
+            for (PathTracker each : paths) {
+                each.highestSeq = 0;
+            }
             if (restarted) {
                 LOG.log(Level.INFO, "{0}: peer {1} restarted (new incarnation)", self, heartbeat.sender());
+                incidentOpen = false;
                 if (peerDeclaredDown && path.kind == PathStatus.Kind.PRIVATE) {
                     peerDeclaredDown = false;
                     environment.audit("declare-backup-down", "cleared: the peer restarted and the private link works",
                             "done");
                 }
             }
-        } else if (heartbeat.seq() <= highestSeqFromPeer) {
+        }
+        // Sequence numbers are shared by all paths, and paths overtake one another: a heartbeat
+        // is a duplicate only if its own path has seen a later one. It counts as liveness on
+        // its path either way; the peer's state advances only with the newest heartbeat overall.
+        if (heartbeat.seq() <= path.highestSeq) {
             return;
         }
-        highestSeqFromPeer = heartbeat.seq();
+        path.highestSeq = heartbeat.seq();
         path.heard(now);
         path.peerLocalUp = heartbeat.publicNetworksUp();
         if (heartbeat.echoIncarnation() == incarnation && heartbeat.echoSeq() > 0) {
@@ -506,6 +520,13 @@ public final class PairController {
                 peerAckedSendNanos = sentAt;
             }
         }
+        if (heartbeat.seq() <= highestSeqFromPeer) {
+            if (path.kind == PathStatus.Kind.PRIVATE || !path.alive) {
+                judgePaths(now);
+            }
+            return;
+        }
+        highestSeqFromPeer = heartbeat.seq();
         Message.Heartbeat previous = peerHeartbeat;
         peerHeartbeat = heartbeat;
         if (previous == null || previous.role() != heartbeat.role() || previous.epoch() != heartbeat.epoch()) {
@@ -526,7 +547,7 @@ public final class PairController {
             }
             pendingPromote = null;
             if (primary.equals(self)) {
-                if (role != PairRole.PRIMARY) {
+                if (role != PairRole.PRIMARY && fresh(heartbeat.echoIncarnation(), heartbeat.echoSeq())) {
                     takeoverAtNanos = nowNanos;
                     transition(PairRole.PRIMARY, "the peer handed epoch " + epoch + " over to this node");
                 }
@@ -552,6 +573,12 @@ public final class PairController {
         if (theirPrimary.get().equals(heartbeat.sender()) && heartbeat.role() == PairRole.PRIMARY
                 && (role == PairRole.UNDECIDED || role == PairRole.ISOLATED)) {
             transition(PairRole.BACKUP, "joining primary " + heartbeat.sender() + " in epoch " + epoch);
+        } else if (theirPrimary.get().equals(self) && role != PairRole.PRIMARY && role != PairRole.STOPPED
+                && heartbeat.role() != PairRole.PRIMARY && fresh(heartbeat.echoIncarnation(), heartbeat.echoSeq())) {
+            // A handover whose HANDOVER message was lost, or arrived stale: the peer still names
+            // this node primary of the current epoch, and has heard it recently.
+            takeoverAtNanos = nowNanos;
+            transition(PairRole.PRIMARY, "the peer handed epoch " + epoch + " over to this node");
         }
     }
 
@@ -566,6 +593,13 @@ public final class PairController {
 
     private void judgePaths(long now) {
         for (PathTracker path : paths) {
+            boolean up = localUp(path);
+            if (up && !path.wasLocallyUp) {
+                // Nothing could be heard on this path while this node's end of it was down: its
+                // silence counts only from now.
+                path.countSilenceFrom = Math.max(path.countSilenceFrom, now);
+            }
+            path.wasLocallyUp = up;
             boolean alive = path.judge(now, settings.phiThreshold());
             if (alive != path.alive) {
                 path.alive = alive;
@@ -630,6 +664,19 @@ public final class PairController {
         }
         return new Message.Heartbeat(self, incarnation, next, peerIncarnation, highestSeqFromPeer, epoch,
                 epochPrimary, role, environment.dataState(), maintenance, peerDeclaredDown, networks, active);
+    }
+
+    /**
+     * Tells whether a message from the peer proves it heard this node recently enough that it
+     * cannot have taken over since: it echoes a heartbeat this node sent less than the isolation
+     * deadline ago. The peer's takeover clock restarted no earlier than that send.
+     */
+    private boolean fresh(long echoIncarnation, long echoSeq) {
+        if (echoIncarnation != incarnation || echoSeq <= 0) {
+            return false;
+        }
+        long sentAt = sendTimeOf(echoSeq);
+        return sentAt != NEVER && nowNanos - sentAt < timings.isolationDeadlineNanos();
     }
 
     private long sendTimeOf(long echoedSeq) {
@@ -751,8 +798,8 @@ public final class PairController {
         if (silence < timings.detectionMinimumNanos()) {
             return Optional.of("the peer has been silent for only " + silence / 1_000_000 + " ms");
         }
-        if (!settings.witnessConfigured() && allPublicNetworksDown()) {
-            return Optional.of("this node is cut off from every public network");
+        if (!settings.witnessConfigured() && anyPublicNetworkDown()) {
+            return Optional.of("one of this node's public networks is down, and the primary may still serve on it");
         }
         return Optional.empty();
     }
@@ -774,7 +821,6 @@ public final class PairController {
         takeoverAtNanos = nowNanos;
         transition(PairRole.PRIMARY, reason);
         environment.audit("takeover", "epoch " + newEpoch + ": " + reason, "primary");
-        updateLease(nowNanos);
         sendHeartbeats(nowNanos);
         updateLease(nowNanos);
     }
@@ -800,9 +846,14 @@ public final class PairController {
             return "refused: not primary";
         }
         lastRebootRequestNanos = now;
-        peerIncidents.addFirst(now);
-        while (peerIncidents.size() > 64) {
-            peerIncidents.removeLast();
+        if (!incidentOpen) {
+            // One incident per failure: asking again while the same outage lasts is not a new one.
+            // It closes when the peer is seen to have restarted.
+            incidentOpen = true;
+            peerIncidents.addFirst(now);
+            while (peerIncidents.size() > 64) {
+                peerIncidents.removeLast();
+            }
         }
         Message.RebootRequest request = new Message.RebootRequest(epoch, ++rebootRequestIds, reason);
         List<String> sentOn = new ArrayList<>();
@@ -874,7 +925,15 @@ public final class PairController {
         if (pendingPromote == null || pendingPromote.epoch() != reply.epoch()) {
             return;
         }
+        long sentAt = pendingPromote.sentAtNanos();
         pendingPromote = null;
+        if (reply.granted() && now - sentAt >= timings.isolationDeadlineNanos()) {
+            // The voter's silence clock restarted when it heard the request; after this long it
+            // may already have given up on this node and taken over.
+            LOG.log(Level.WARNING, "{0}: promise of epoch {1} arrived {2} ms after the request; too late to act on",
+                    self, reply.epoch(), (now - sentAt) / 1_000_000);
+            return;
+        }
         if (!reply.granted()) {
             LOG.log(Level.INFO, "{0}: the peer refused epoch {1}: {2}", self, reply.epoch(), reply.reason());
             environment.audit("promote-request", "epoch " + reply.epoch(), "refused: " + reply.reason());
@@ -893,6 +952,13 @@ public final class PairController {
         if (!persist(handover.epoch(), Optional.of(self))) {
             return;
         }
+        if (!fresh(handover.echoIncarnation(), handover.echoSeq())) {
+            // Sent before a freeze of this node, perhaps: the peer may have taken the role back
+            // since. Its heartbeats will offer it again, with a fresh echo, if it still stands.
+            LOG.log(Level.WARNING, "{0}: handover of epoch {1} is stale; waiting for the peer to confirm it", self,
+                    handover.epoch());
+            return;
+        }
         takeoverAtNanos = now;
         transition(PairRole.PRIMARY, "the peer handed epoch " + handover.epoch() + " over");
         environment.audit("handover", "received epoch " + handover.epoch(), "primary");
@@ -901,7 +967,7 @@ public final class PairController {
     }
 
     private void expirePending(long now) {
-        if (pendingPromote != null && now - pendingPromote.sentAtNanos() > timings.detectionMinimumNanos()) {
+        if (pendingPromote != null && now - pendingPromote.sentAtNanos() >= timings.isolationDeadlineNanos()) {
             LOG.log(Level.INFO, "{0}: no answer to promote request for epoch {1}", self, pendingPromote.epoch());
             pendingPromote = null;
         }
@@ -959,6 +1025,15 @@ public final class PairController {
                 + (settings.witnessConfigured() ? " and the witness gave no lease" : " and every public network is down");
     }
 
+    private boolean anyPublicNetworkDown() {
+        for (PathTracker path : paths) {
+            if (path.kind == PathStatus.Kind.PUBLIC && !localUp(path)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private boolean allPublicNetworksDown() {
         boolean any = false;
         for (PathTracker path : paths) {
@@ -1007,9 +1082,7 @@ public final class PairController {
         }
         role = next;
         roleChangedAtNanos = nowNanos;
-        if (next != PairRole.PRIMARY) {
-            leaseUntilNanos = NEVER;
-        }
+        updateLease(nowNanos);
         if (next != PairRole.PRIMARY && previous == PairRole.PRIMARY) {
             handoverInProgress = false;
         }
@@ -1104,14 +1177,19 @@ public final class PairController {
         final PairTimings timings;
         long lastHeardNanos = NEVER;
         long lastSentNanos = NEVER;
+        long highestSeq;
+        /** Silence counts from here at the earliest: this node's start, or its end coming up. */
+        long countSilenceFrom;
+        boolean wasLocallyUp = true;
         boolean connected;
         boolean alive;
         Map<String, Boolean> peerLocalUp = Map.of();
 
-        PathTracker(String name, PathStatus.Kind kind, PairTimings timings) {
+        PathTracker(String name, PathStatus.Kind kind, PairTimings timings, long startedAtNanos) {
             this.name = name;
             this.kind = kind;
             this.timings = timings;
+            this.countSilenceFrom = startedAtNanos;
             long interval = timings.heartbeatIntervalNanos();
             this.detector = new PhiAccrualDetector(100, interval, interval / 2, 0);
         }
@@ -1121,8 +1199,12 @@ public final class PairController {
             detector.heartbeat(now);
         }
 
+        /**
+         * How long the peer has been silent on this path, counting only time in which it could
+         * have been heard: not before this node started, nor while its end of the path was down.
+         */
         long silence(long now) {
-            return lastHeardNanos == NEVER ? Long.MAX_VALUE : Math.max(0, now - lastHeardNanos);
+            return Math.max(0, now - Math.max(lastHeardNanos, countSilenceFrom));
         }
 
         boolean judge(long now, double phiThreshold) {
@@ -1132,7 +1214,8 @@ public final class PairController {
             if (!detector.heard()) {
                 return false;
             }
-            return silence(now) < timings.detectionMaximumNanos() && !detector.suspects(now, phiThreshold);
+            long sinceHeard = lastHeardNanos == NEVER ? Long.MAX_VALUE : now - lastHeardNanos;
+            return sinceHeard < timings.detectionMaximumNanos() && !detector.suspects(now, phiThreshold);
         }
     }
 }

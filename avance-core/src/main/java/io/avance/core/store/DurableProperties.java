@@ -44,7 +44,8 @@ public final class DurableProperties {
             }
             body.append(key).append('=').append(value).append('\n');
         }
-        body.append(CRC_KEY).append('=').append(crcOf(body.toString())).append('\n');
+        String crc = crcOf(body.toString());
+        body.append(CRC_KEY).append('=').append(crc).append('\n');
         AtomicFile.write(file, body.toString().getBytes(StandardCharsets.UTF_8));
     }
 

@@ -212,10 +212,15 @@ public sealed interface Message {
     /**
      * The primary, having stopped serving, gives the next epoch to its backup.
      *
-     * @param epoch      the new epoch
-     * @param newPrimary the node that is primary in it (the receiver)
+     * @param epoch           the new epoch
+     * @param newPrimary      the node that is primary in it (the receiver)
+     * @param echoIncarnation the receiver incarnation that {@code echoSeq} refers to
+     * @param echoSeq         the highest heartbeat sequence the sender had received from the
+     *                        receiver: the receiver acts on the handover only if it sent that
+     *                        heartbeat recently enough that the sender cannot have taken the
+     *                        role back since
      */
-    record Handover(long epoch, NodeId newPrimary) implements Message {
+    record Handover(long epoch, NodeId newPrimary, long echoIncarnation, long echoSeq) implements Message {
         @Override
         public FrameType type() {
             return FrameType.HANDOVER;

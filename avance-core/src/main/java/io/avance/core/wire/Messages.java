@@ -94,7 +94,7 @@ public final class Messages {
         } else if (message instanceof Message.PromoteReply m) {
             w.u64(m.epoch()).bool(m.granted()).str16(m.reason(), 400);
         } else if (message instanceof Message.Handover m) {
-            w.u64(m.epoch()).str8(m.newPrimary().value());
+            w.u64(m.epoch()).str8(m.newPrimary().value()).u64(m.echoIncarnation()).u64(m.echoSeq());
         } else if (message instanceof Message.RebootRequest m) {
             w.u64(m.epoch()).u64(m.requestId()).str16(m.reason(), 900);
         } else {
@@ -134,7 +134,8 @@ public final class Messages {
                     nodeId(r.str8("candidate"), type));
             case PROMOTE_REPLY -> new Message.PromoteReply(epoch(r.u64("epoch"), type), r.bool("granted"),
                     r.str16("reason", 400));
-            case HANDOVER -> new Message.Handover(epoch(r.u64("epoch"), type), nodeId(r.str8("newPrimary"), type));
+            case HANDOVER -> new Message.Handover(epoch(r.u64("epoch"), type), nodeId(r.str8("newPrimary"), type),
+                    r.u64("echoIncarnation"), r.u64("echoSeq"));
             case REBOOT_REQUEST -> new Message.RebootRequest(epoch(r.u64("epoch"), type), r.u64("requestId"),
                     r.str16("reason", 900));
         };

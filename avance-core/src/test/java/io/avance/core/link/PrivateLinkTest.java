@@ -1,0 +1,221 @@
+package io.avance.core.link;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.avance.api.NodeId;
+import io.avance.core.wire.FrameFormat;
+import io.avance.core.wire.FrameType;
+import io.avance.core.wire.Message;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The private link on real loopback sockets: the handshake, and every way a connection can be
+ * bad. A bad connection is closed; the listening node keeps accepting good ones.
+ */
+class PrivateLinkTest {
+
+    private static final long HANDSHAKE_TIMEOUT = TimeUnit.SECONDS.toNanos(2);
+
+    private EventLoopGroup group;
+    private final Recorder alphaEvents = new Recorder();
+    private final Recorder betaEvents = new Recorder();
+
+    @BeforeEach
+    void startLoops() {
+        group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+    }
+
+    @AfterEach
+    void stopLoops() {
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+    }
+
+    static final class Recorder implements LinkListener {
+        final BlockingQueue<String> events = new LinkedBlockingQueue<>();
+        final BlockingQueue<Message> messages = new LinkedBlockingQueue<>();
+
+        @Override
+        public void onSessionUp(long peerIncarnation) {
+            events.add("up " + peerIncarnation);
+        }
+
+        @Override
+        public void onSessionDown(String reason) {
+            events.add("down");
+        }
+
+        @Override
+        public void onMessage(Message message) {
+            messages.add(message);
+        }
+
+        String next() throws InterruptedException {
+            String event = events.poll(10, TimeUnit.SECONDS);
+            if (event == null) {
+                throw new AssertionError("no link event within 10 s");
+            }
+            return event;
+        }
+    }
+
+    private static byte[] secret(int fill) {
+        byte[] secret = new byte[32];
+        Arrays.fill(secret, (byte) fill);
+        return secret;
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+    private PrivateLink link(String self, String peer, int listen, int peerPort, byte[] secret, long incarnation,
+                             LinkListener listener) {
+        return new PrivateLink(NodeId.of(self), NodeId.of(peer), new InetSocketAddress("127.0.0.1", listen),
+                new InetSocketAddress("127.0.0.1", peerPort), new PairingKey(secret), incarnation, HANDSHAKE_TIMEOUT,
+                TimeUnit.MILLISECONDS.toNanos(50), 1 << 20, group, listener);
+    }
+
+    @Test
+    void nodesWithTheSameSecretOpenASessionAndExchangeMessages() throws Exception {
+        int portA = freePort();
+        int portB = freePort();
+        try (PrivateLink beta = link("beta", "alpha", portB, portA, secret(1), 22, betaEvents);
+             PrivateLink alpha = link("alpha", "beta", portA, portB, secret(1), 11, alphaEvents)) {
+            beta.start();
+            alpha.start();
+            assertEquals("up 22", alphaEvents.next());
+            assertEquals("up 11", betaEvents.next());
+            assertTrue(alpha.send(new Message.RebootRequest(3, 1, "test")));
+            Message received = betaEvents.messages.poll(10, TimeUnit.SECONDS);
+            assertEquals(new Message.RebootRequest(3, 1, "test"), received);
+        }
+    }
+
+    @Test
+    void aNodeWithTheWrongSecretIsRefusedAndNoSessionOpens() throws Exception {
+        int portA = freePort();
+        int portB = freePort();
+        try (PrivateLink beta = link("beta", "alpha", portB, portA, secret(1), 22, betaEvents);
+             PrivateLink alpha = link("alpha", "beta", portA, portB, secret(2), 11, alphaEvents)) {
+            beta.start();
+            alpha.start();
+            // The dialer retries every 50 ms; none of its attempts may open a session.
+            assertEquals(null, alphaEvents.events.poll(1, TimeUnit.SECONDS));
+            assertEquals(null, betaEvents.events.poll(10, TimeUnit.MILLISECONDS));
+            assertFalse(alpha.connected());
+            assertFalse(beta.connected());
+        }
+    }
+
+    @Test
+    void aNodeClaimingAnotherIdIsRefused() throws Exception {
+        int portA = freePort();
+        int portB = freePort();
+        try (PrivateLink beta = link("beta", "alpha", portB, portA, secret(1), 22, betaEvents);
+             PrivateLink impostor = link("alpha", "gamma", portA, portB, secret(1), 11, alphaEvents)) {
+            beta.start();
+            impostor.start();
+            assertEquals(null, betaEvents.events.poll(1, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
+    void garbageOversizedFramesAndEarlyMessagesCloseOnlyThatConnection() throws Exception {
+        int portA = freePort();
+        int portB = freePort();
+        try (PrivateLink beta = link("beta", "alpha", portB, portA, secret(1), 22, betaEvents)) {
+            beta.start();
+            assertClosedByServer(portB, "GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            ByteBuf oversized = Unpooled.buffer();
+            oversized.writeInt(FrameFormat.MAGIC).writeByte(1).writeByte(FrameType.HEARTBEAT.code()).writeShort(0)
+                    .writeInt(Integer.MAX_VALUE).writeInt(0);
+            assertClosedByServer(portB, toArray(oversized));
+            ByteBuf early = Unpooled.buffer();
+            FrameFormat.write(early, FrameType.REBOOT_REQUEST, Unpooled.wrappedBuffer(new byte[20]));
+            assertClosedByServer(portB, toArray(early));
+            ByteBuf badCrc = Unpooled.buffer();
+            FrameFormat.write(badCrc, FrameType.READY, Unpooled.wrappedBuffer(new byte[2]));
+            badCrc.setByte(badCrc.writerIndex() - 1, 1);
+            assertClosedByServer(portB, toArray(badCrc));
+
+            // After all that, the real peer still gets in.
+            try (PrivateLink alpha = link("alpha", "beta", portA, portB, secret(1), 11, alphaEvents)) {
+                alpha.start();
+                assertEquals("up 22", alphaEvents.next());
+                assertEquals("up 11", betaEvents.next());
+            }
+        }
+    }
+
+    @Test
+    void aConnectionThatNeverCompletesTheHandshakeIsClosedAfterTheTimeout() throws Exception {
+        int portB = freePort();
+        try (PrivateLink beta = link("beta", "alpha", portB, freePort(), secret(1), 22, betaEvents)) {
+            beta.start();
+            assertClosedAfterSilence(portB);
+        }
+    }
+
+    private static void assertClosedAfterSilence(int portB) throws IOException {
+        try (Socket silent = new Socket("127.0.0.1", portB)) {
+            silent.setSoTimeout(10_000);
+            InputStream in = silent.getInputStream();
+            long start = System.nanoTime();
+            // The server's HELLO arrives, then nothing, then the close.
+            while (in.read() >= 0) {
+                assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(9), "never closed");
+            }
+            long waited = System.nanoTime() - start;
+            assertTrue(waited >= HANDSHAKE_TIMEOUT / 2, "closed after only " + waited / 1_000_000 + " ms");
+        }
+    }
+
+    private static byte[] toArray(ByteBuf buf) {
+        byte[] bytes = new byte[buf.readableBytes()];
+        buf.readBytes(bytes);
+        buf.release();
+        return bytes;
+    }
+
+    private static void assertClosedByServer(int port, byte[] bytes) throws IOException {
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(5_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(bytes);
+            out.flush();
+            InputStream in = socket.getInputStream();
+            try {
+                while (in.read() >= 0) {
+                    // the server's HELLO, then end of stream
+                }
+            } catch (SocketTimeoutException e) {
+                throw new AssertionError("the connection was not closed after " + bytes.length + " bad bytes", e);
+            } catch (IOException reset) {
+                // closed with a reset: also closed
+            }
+        }
+    }
+}

@@ -273,7 +273,10 @@ public final class DefaultFailoverPolicy implements FailoverPolicy {
     private FailoverDecision asUnplaced(PairSnapshot s) {
         NodeView self = s.self();
         Optional<NodeView> peer = s.peer();
-        if (s.peerReachable() && peer.isPresent()) {
+        if (s.peerReachable()) {
+            if (peer.isEmpty()) {
+                return FailoverDecision.stay("the peer is heard; waiting to learn its role");
+            }
             NodeView other = peer.get();
             if (other.role() == PairRole.PRIMARY) {
                 return FailoverDecision.stay("the peer is primary; joining it as backup");

@@ -344,6 +344,13 @@ public final class PairController {
             LOG.log(Level.WARNING, "{0}: message on unknown path {1} ignored", self, path);
             return;
         }
+        if (!(message instanceof Message.Heartbeat) && tracker.kind == PathStatus.Kind.PRIVATE) {
+            // Any message on the authenticated session is proof the peer was alive when it sent
+            // it. The election's safety needs this: a voter that has just heard a candidate's
+            // request must not count the candidate as silent. (Public datagrams other than
+            // heartbeats name no sender, so they prove nothing about who is alive.)
+            tracker.lastHeardNanos = Math.max(tracker.lastHeardNanos, now);
+        }
         if (message instanceof Message.Heartbeat heartbeat) {
             onHeartbeat(tracker, heartbeat, now);
         } else if (message instanceof Message.PromoteRequest request) {

@@ -85,6 +85,13 @@ public final class PairSimulation {
 
     private long sequence;
     private long now;
+    /**
+     * One buffer for every codec round trip, from an allocator without leak tracking: the
+     * simulation encodes hundreds of thousands of messages, and Netty's paranoid leak detector
+     * (on in tests) would record a stack trace for each. Buffer handling is tested on real
+     * sockets instead.
+     */
+    private final ByteBuf scratch = new UnpooledByteBufAllocator(false, true).heapBuffer(4096);
 
     // The world's state; counters, so that overlapping faults heal correctly.
     private int privateCuts;
@@ -104,10 +111,12 @@ public final class PairSimulation {
 
     private int roleChanges;
     private int takeovers;
+    private int unilateralTakeovers;
     private int handovers;
     private int reboots;
     private final long[] crashedWhileServingAt = {-1, -1};
     private final List<Long> takeoverDelays = new ArrayList<>();
+    private final List<SimulationResult.Serving> serving = new ArrayList<>();
 
     private PairSimulation(long seed, SimulationConfig config, List<SimFault> faults) {
         this.seed = seed;
@@ -176,9 +185,16 @@ public final class PairSimulation {
             checkSafety();
         }
         advanceTo(end);
+        scratch.release();
         checkLiveness();
-        return new SimulationResult(seed, faults, roleChanges, takeovers, handovers, reboots,
-                List.copyOf(takeoverDelays), List.copyOf(trace));
+        for (Node node : nodes) {
+            if (node.servingSince >= 0) {
+                serving.add(new SimulationResult.Serving(node.index, node.servingSince, end));
+            }
+        }
+        serving.sort(java.util.Comparator.comparingLong(SimulationResult.Serving::fromNanos));
+        return new SimulationResult(seed, faults, roleChanges, takeovers, unilateralTakeovers, handovers, reboots,
+                List.copyOf(takeoverDelays), List.copyOf(serving), List.copyOf(trace));
     }
 
     private void advanceTo(long time) {
@@ -448,13 +464,10 @@ public final class PairSimulation {
         return true;
     }
 
-    private static Message roundTrip(Message message) {
-        ByteBuf payload = Messages.encode(message, UnpooledByteBufAllocator.DEFAULT);
-        try {
-            return Messages.decode(message.type(), payload);
-        } finally {
-            payload.release();
-        }
+    private Message roundTrip(Message message) {
+        scratch.clear();
+        Messages.encode(message, scratch);
+        return Messages.decode(message.type(), scratch);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -508,6 +521,7 @@ public final class PairSimulation {
                     crashedWhileServingAt[other.index] = -1;
                 }
             } else if (!serving && node.servingSince >= 0) {
+                PairSimulation.this.serving.add(new SimulationResult.Serving(node.index, node.servingSince, now));
                 node.servingSince = -1;
             }
         }
@@ -547,7 +561,7 @@ public final class PairSimulation {
         for (String line : trace) {
             message.append("\n    ").append(line);
         }
-        throw new SimulationFailure(seed, message.toString());
+        throw new SimulationFailure(seed, what.startsWith("liveness"), message.toString());
     }
 
     // ------------------------------------------------------------------------------------------
@@ -612,6 +626,9 @@ public final class PairSimulation {
             }
             trace(id + " dies: " + why);
             alive = false;
+            if (servingSince >= 0) {
+                PairSimulation.this.serving.add(new SimulationResult.Serving(index, servingSince, now));
+            }
             servingSince = -1;
             generation++;
             // A restarted process has a complete copy, but cannot know whether it is the latest.
@@ -689,6 +706,9 @@ public final class PairSimulation {
         public void audit(String action, String detail, String outcome) {
             if (action.equals("handover") && outcome.equals("sent")) {
                 handovers++;
+            }
+            if (action.equals("takeover") && !detail.contains("elected")) {
+                unilateralTakeovers++;
             }
         }
 

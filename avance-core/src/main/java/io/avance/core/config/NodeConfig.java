@@ -2,6 +2,7 @@ package io.avance.core.config;
 
 import io.avance.api.NodeId;
 import io.avance.api.failover.PairTimings;
+import io.avance.core.failover.PolicyConfig;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -36,6 +37,7 @@ public final class NodeConfig {
     private final long handshakeTimeoutNanos;
     private final long reconnectIntervalNanos;
     private final int maxFrameBytes;
+    private final PolicyConfig policy;
 
     private NodeConfig(Builder builder, NodeId nodeId, Optional<Peer> peer, PairTimings timings) {
         this.nodeId = nodeId;
@@ -50,6 +52,7 @@ public final class NodeConfig {
         this.handshakeTimeoutNanos = builder.handshakeTimeoutNanos;
         this.reconnectIntervalNanos = builder.reconnectIntervalNanos;
         this.maxFrameBytes = builder.maxFrameBytes;
+        this.policy = builder.policy;
     }
 
     /**
@@ -122,6 +125,11 @@ public final class NodeConfig {
         return maxFrameBytes;
     }
 
+    /** @return the default failover policy's settings ({@code policy.*}) */
+    public PolicyConfig policy() {
+        return policy;
+    }
+
     /**
      * Tells whether this node has no peer.
      *
@@ -177,6 +185,7 @@ public final class NodeConfig {
         private long handshakeTimeoutNanos = 2_000_000_000L;
         private long reconnectIntervalNanos = 200_000_000L;
         private int maxFrameBytes = 16 << 20;
+        private PolicyConfig policy = PolicyConfig.defaults();
 
         private Builder(String nodeId) {
             this.nodeId = nodeId;
@@ -270,6 +279,12 @@ public final class NodeConfig {
         /** @param bytes {@code link.max-frame-size} @return this */
         public Builder maxFrameBytes(int bytes) {
             this.maxFrameBytes = bytes;
+            return this;
+        }
+
+        /** @param policy the default policy's settings ({@code policy.*}) @return this */
+        public Builder policy(PolicyConfig policy) {
+            this.policy = java.util.Objects.requireNonNull(policy);
             return this;
         }
 

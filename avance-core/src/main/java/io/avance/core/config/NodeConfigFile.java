@@ -7,6 +7,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import io.avance.core.failover.PolicyConfig;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -40,7 +41,9 @@ public final class NodeConfigFile {
     private static final Set<String> SCALAR_KEYS = Set.of("node.id", "node.data-dir", "pairing.secret-file",
             "pairing.secret", "private.listen", "peer.id", "peer.private-address", "timing.heartbeat-interval",
             "timing.detection-minimum", "timing.detection-maximum", "timing.safety-margin", "detector.phi-threshold",
-            "engine.tick-interval", "link.handshake-timeout", "link.reconnect-interval", "link.max-frame-size");
+            "engine.tick-interval", "link.handshake-timeout", "link.reconnect-interval", "link.max-frame-size",
+            "policy.health-margin", "policy.failover-hold-off", "policy.reboot-hold-off", "policy.incident-window",
+            "policy.backup-mtbf-threshold", "policy.vm-restart-limit");
     private static final Set<String> PUBLIC_KEYS = Set.of("bind", "peer", "probe");
 
     private NodeConfigFile() {
@@ -146,7 +149,45 @@ public final class NodeConfigFile {
             }
             builder.maxFrameBytes((int) bytes);
         });
+        builder.policy(policy(values));
         return builder.build();
+    }
+
+    private static PolicyConfig policy(Map<String, String> values) {
+        PolicyConfig defaults = PolicyConfig.defaults();
+        int margin = defaults.healthMargin();
+        Optional<String> marginText = optional(values, "policy.health-margin");
+        if (marginText.isPresent()) {
+            try {
+                margin = Integer.parseInt(marginText.get());
+            } catch (NumberFormatException e) {
+                throw new ConfigException("policy.health-margin", marginText.get(), "not a whole number");
+            }
+        }
+        int restarts = defaults.vmRestartLimit();
+        Optional<String> restartText = optional(values, "policy.vm-restart-limit");
+        if (restartText.isPresent()) {
+            try {
+                restarts = Integer.parseInt(restartText.get());
+            } catch (NumberFormatException e) {
+                throw new ConfigException("policy.vm-restart-limit", restartText.get(), "not a whole number");
+            }
+        }
+        long failoverHoldOff = duration(values, "policy.failover-hold-off", defaults.failoverHoldOffNanos());
+        long rebootHoldOff = duration(values, "policy.reboot-hold-off", defaults.rebootHoldOffNanos());
+        long window = duration(values, "policy.incident-window", defaults.incidentWindowNanos());
+        long threshold = duration(values, "policy.backup-mtbf-threshold", defaults.backupMtbfThresholdNanos());
+        try {
+            return new PolicyConfig(margin, failoverHoldOff, rebootHoldOff, window, threshold,
+                    defaults.minIncidentsForMtbf(), restarts, defaults.vmRestartBackoffNanos(),
+                    defaults.vmRestartBackoffMaxNanos(), defaults.rebootableComponents());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("policy", "", e.getMessage());
+        }
+    }
+
+    private static long duration(Map<String, String> values, String key, long otherwise) {
+        return optional(values, key).map(v -> ConfigValues.durationNanos(key, v)).orElse(otherwise);
     }
 
     /**

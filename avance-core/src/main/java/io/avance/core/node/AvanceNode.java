@@ -563,7 +563,7 @@ public final class AvanceNode implements AutoCloseable {
      */
     public static final class Builder {
         private final NodeConfig config;
-        private FailoverPolicy policy = DefaultFailoverPolicy.withDefaults();
+        private FailoverPolicy policy;
         private MeterRegistry meters = new SimpleMeterRegistry();
         private NanoClock clock = NanoClock.system();
         private Clock wallClock = Clock.systemUTC();
@@ -574,9 +574,14 @@ public final class AvanceNode implements AutoCloseable {
 
         private Builder(NodeConfig config) {
             this.config = Objects.requireNonNull(config, "config");
+            this.policy = new DefaultFailoverPolicy(config.policy());
         }
 
-        /** @param policy the failover policy (default: {@link DefaultFailoverPolicy}) @return this */
+        /**
+         * @param policy the failover policy (default: {@link DefaultFailoverPolicy} with the
+         *               configuration's {@code policy.*} settings)
+         * @return this
+         */
         public Builder policy(FailoverPolicy policy) {
             this.policy = Objects.requireNonNull(policy);
             return this;

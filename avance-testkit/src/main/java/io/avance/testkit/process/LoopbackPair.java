@@ -1,0 +1,180 @@
+package io.avance.testkit.process;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.DatagramSocket;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The configuration of a two-node pair on loopback: free ports, a fresh pairing secret, and a
+ * configuration file for each node ({@code alpha.properties}, {@code beta.properties}), each with
+ * its own data directory. Alpha, the smaller id, dials beta's private link, optionally through a
+ * proxy so that a test can cut it.
+ */
+public final class LoopbackPair {
+
+    /** The node that dials the private link. */
+    public static final String ALPHA = "alpha";
+    /** The node that listens. */
+    public static final String BETA = "beta";
+
+    private final Path directory;
+    private final int alphaPrivatePort;
+    private final int betaPrivatePort;
+    private final int alphaLanPort;
+    private final int betaLanPort;
+    private final String secretHex;
+    private final Map<String, String> settings = new LinkedHashMap<>();
+    private int alphaDialsPort;
+
+    private LoopbackPair(Path directory) {
+        this.directory = directory;
+        this.alphaPrivatePort = freeTcpPort();
+        this.betaPrivatePort = freeTcpPort();
+        this.alphaLanPort = freeUdpPort();
+        this.betaLanPort = freeUdpPort();
+        this.alphaDialsPort = betaPrivatePort;
+        byte[] secret = new byte[32];
+        new SecureRandom().nextBytes(secret);
+        this.secretHex = HexFormat.of().formatHex(secret);
+    }
+
+    /**
+     * Chooses ports and a secret for a pair in a directory; nothing is written yet.
+     *
+     * @param directory where the configuration, secret and data directories go
+     * @return the pair
+     */
+    public static LoopbackPair in(Path directory) {
+        return new LoopbackPair(directory);
+    }
+
+    /**
+     * Adds a setting to both nodes' configuration.
+     *
+     * @param key   the key
+     * @param value the value
+     * @return this
+     */
+    public LoopbackPair with(String key, String value) {
+        settings.put(key, value);
+        return this;
+    }
+
+    /**
+     * Makes alpha dial beta's private link at another port (a proxy in front of beta).
+     *
+     * @param port the port alpha dials
+     * @return this
+     */
+    public LoopbackPair alphaDials(int port) {
+        this.alphaDialsPort = port;
+        return this;
+    }
+
+    /** @return the port beta's private link listens on */
+    public int betaPrivatePort() {
+        return betaPrivatePort;
+    }
+
+    /** @return the directory */
+    public Path directory() {
+        return directory;
+    }
+
+    /**
+     * Writes the secret and both configuration files.
+     *
+     * @return this
+     */
+    public LoopbackPair write() {
+        try {
+            Files.createDirectories(directory);
+            Files.writeString(directory.resolve("pairing.secret"), "hex:" + secretHex + "\n", StandardCharsets.UTF_8);
+            write(ALPHA, BETA, alphaPrivatePort, alphaDialsPort, alphaLanPort, betaLanPort);
+            write(BETA, ALPHA, betaPrivatePort, alphaPrivatePort, betaLanPort, alphaLanPort);
+            return this;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Writes one node's configuration with a different pairing secret (to test that it is refused).
+     *
+     * @param node the node
+     * @return its configuration file
+     */
+    public Path writeWithWrongSecret(String node) {
+        try {
+            Files.writeString(directory.resolve("wrong.secret"), "hex:" + "ab".repeat(32) + "\n", StandardCharsets.UTF_8);
+            Path file = configOf(node);
+            String text = Files.readString(file, StandardCharsets.UTF_8)
+                    .replace("pairing.secret-file = pairing.secret", "pairing.secret-file = wrong.secret");
+            Files.writeString(file, text, StandardCharsets.UTF_8);
+            return file;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * A node's configuration file.
+     *
+     * @param node {@link #ALPHA} or {@link #BETA}
+     * @return its path
+     */
+    public Path configOf(String node) {
+        return directory.resolve(node + ".properties");
+    }
+
+    /**
+     * A node's data directory.
+     *
+     * @param node {@link #ALPHA} or {@link #BETA}
+     * @return its path
+     */
+    public Path dataOf(String node) {
+        return directory.resolve(node + "-data");
+    }
+
+    private void write(String self, String peer, int listen, int dial, int lan, int peerLan) throws IOException {
+        StringBuilder text = new StringBuilder()
+                .append("# ").append(self).append(": one node of a pair on loopback\n")
+                .append("node.id = ").append(self).append('\n')
+                .append("node.data-dir = ").append(self).append("-data\n")
+                .append("pairing.secret-file = pairing.secret\n")
+                .append("private.listen = 127.0.0.1:").append(listen).append('\n')
+                .append("peer.id = ").append(peer).append('\n')
+                .append("peer.private-address = 127.0.0.1:").append(dial).append('\n')
+                .append("public.lan.bind = 127.0.0.1:").append(lan).append('\n')
+                .append("public.lan.peer = 127.0.0.1:").append(peerLan).append('\n');
+        for (Map.Entry<String, String> setting : settings.entrySet()) {
+            text.append(setting.getKey()).append(" = ").append(setting.getValue()).append('\n');
+        }
+        Files.writeString(configOf(self), text.toString(), StandardCharsets.UTF_8);
+    }
+
+    private static int freeTcpPort() {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static int freeUdpPort() {
+        try (DatagramSocket socket = new DatagramSocket(0)) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,172 @@
+package io.avance.testkit.process;
+
+import io.avance.api.event.DecisionTaken;
+import io.avance.api.event.FaultCleared;
+import io.avance.api.event.FaultRaised;
+import io.avance.api.event.PairEvent;
+import io.avance.api.event.PathChanged;
+import io.avance.api.event.PeerChanged;
+import io.avance.api.event.RoleChanged;
+import io.avance.api.health.Component;
+import io.avance.api.health.Fault;
+import io.avance.api.health.Severity;
+import io.avance.core.config.ConfigException;
+import io.avance.core.config.NodeConfig;
+import io.avance.core.config.NodeConfigFile;
+import io.avance.core.node.AvanceNode;
+import io.avance.core.pair.PairStatus;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * Runs one node in this process, printing its events as {@link NodeEvent} lines.
+ *
+ * <pre>
+ * java -cp ... io.avance.testkit.process.NodeProcessMain node.properties
+ * </pre>
+ *
+ * <p>Commands on standard input, one per line: {@code status}; {@code fault raise COMPONENT
+ * LOCATION SEVERITY description...}; {@code fault clear COMPONENT LOCATION};
+ * {@code maintenance on|off}; {@code stop}. The node stops on {@code stop}, on SIGTERM, and when
+ * standard input closes (its parent went away).
+ */
+public final class NodeProcessMain {
+
+    private NodeProcessMain() {
+    }
+
+    /**
+     * Starts the node.
+     *
+     * @param args the configuration file
+     */
+    public static void main(String[] args) {
+        if (args.length != 1) {
+            System.err.println("usage: NodeProcessMain <node.properties>");
+            System.exit(2);
+        }
+        NodeConfig config;
+        try {
+            config = NodeConfigFile.read(Path.of(args[0]));
+        } catch (ConfigException e) {
+            System.err.println("configuration error: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        System.exit(run(config, System.out, true));
+    }
+
+    /**
+     * Runs a node until it is told to stop.
+     *
+     * @param config    the node's configuration
+     * @param out       where event lines go
+     * @param fromStdin whether to read commands from standard input (and stop when it closes)
+     * @return the exit status
+     */
+    public static int run(NodeConfig config, PrintStream out, boolean fromStdin) {
+        CountDownLatch stopped = new CountDownLatch(1);
+        AvanceNode node = AvanceNode.builder(config).listener(event -> print(out, event)).build();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            node.close();
+            stopped.countDown();
+        }, "avance-shutdown"));
+        node.start();
+        emit(out, "ready", "node", config.nodeId(), "pid", ProcessHandle.current().pid());
+        if (fromStdin) {
+            Thread commands = new Thread(() -> readCommands(node, out, stopped), "avance-commands");
+            commands.setDaemon(true);
+            commands.start();
+        }
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        node.close();
+        emit(out, "stopped", "node", config.nodeId());
+        return 0;
+    }
+
+    private static void readCommands(AvanceNode node, PrintStream out, CountDownLatch stopped) {
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = in.readLine()) != null) {
+                String[] words = line.trim().split("\\s+");
+                try {
+                    if (!execute(node, out, words)) {
+                        break;
+                    }
+                } catch (RuntimeException e) {
+                    emit(out, "error", "command", line, "message", e.getMessage());
+                }
+            }
+        } catch (java.io.IOException e) {
+            emit(out, "error", "message", "stdin: " + e.getMessage());
+        }
+        stopped.countDown();
+    }
+
+    private static boolean execute(AvanceNode node, PrintStream out, String[] words) {
+        switch (words[0]) {
+            case "status" -> {
+                PairStatus status = node.status().orElseThrow();
+                emit(out, "status", "role", status.role(), "epoch", status.epoch(), "serving", node.mayServe(),
+                        "health", status.health().value(), "peerSilenceMs",
+                        status.peerSilenceNanos() == Long.MAX_VALUE ? -1 : status.peerSilenceNanos() / 1_000_000,
+                        "declaredDown", status.peerDeclaredDown());
+            }
+            case "fault" -> {
+                Component component = Component.valueOf(words[2].toUpperCase(Locale.ROOT));
+                if (words[1].equals("raise")) {
+                    Severity severity = Severity.valueOf(words[4].toUpperCase(Locale.ROOT));
+                    String description = String.join(" ", Arrays.copyOfRange(words, 5, words.length));
+                    node.faults().raise(Fault.of(component, words[3], severity, description));
+                } else {
+                    node.faults().clear(component, words[3]);
+                }
+            }
+            case "maintenance" -> node.setMaintenance(words[1].equals("on"));
+            case "stop" -> {
+                return false;
+            }
+            default -> emit(out, "error", "message", "unknown command " + words[0]);
+        }
+        return true;
+    }
+
+    private static void print(PrintStream out, PairEvent event) {
+        if (event instanceof RoleChanged e) {
+            emit(out, "role", "node", e.node(), "from", e.from(), "to", e.to(), "epoch", e.epoch(), "reason", e.reason());
+        } else if (event instanceof PeerChanged e) {
+            emit(out, "peer", "node", e.node(), "reachable", e.reachable(), "role", e.role(), "declaredDown",
+                    e.declaredDown(), "detail", e.detail());
+        } else if (event instanceof PathChanged e) {
+            emit(out, "path", "node", e.node(), "path", e.path().name(), "alive", e.path().peerAlive());
+        } else if (event instanceof DecisionTaken e) {
+            emit(out, "decision", "node", e.node(), "action", e.decision().action(), "reason", e.decision().reason(),
+                    "outcome", e.outcome());
+        } else if (event instanceof FaultRaised e) {
+            emit(out, "fault", "node", e.node(), "state", "raised", "component", e.fault().component(), "location",
+                    e.fault().location(), "severity", e.fault().severity(), "predicted", e.fault().predicted(),
+                    "score", e.score());
+        } else if (event instanceof FaultCleared e) {
+            emit(out, "fault", "node", e.node(), "state", "cleared", "component", e.fault().component(), "location",
+                    e.fault().location(), "score", e.score());
+        }
+    }
+
+    private static void emit(PrintStream out, String type, Object... fields) {
+        String line = NodeEvent.format(System.nanoTime(), type, fields);
+        synchronized (out) {
+            out.println(line);
+            out.flush();
+        }
+    }
+}

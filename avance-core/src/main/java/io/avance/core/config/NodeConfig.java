@@ -38,6 +38,7 @@ public final class NodeConfig {
     private final long reconnectIntervalNanos;
     private final int maxFrameBytes;
     private final PolicyConfig policy;
+    private final Optional<InetSocketAddress> witness;
 
     private NodeConfig(Builder builder, NodeId nodeId, Optional<Peer> peer, PairTimings timings) {
         this.nodeId = nodeId;
@@ -53,6 +54,7 @@ public final class NodeConfig {
         this.reconnectIntervalNanos = builder.reconnectIntervalNanos;
         this.maxFrameBytes = builder.maxFrameBytes;
         this.policy = builder.policy;
+        this.witness = Optional.ofNullable(builder.witness);
     }
 
     /**
@@ -125,6 +127,11 @@ public final class NodeConfig {
         return maxFrameBytes;
     }
 
+    /** @return the quorum witness's address ({@code witness.address}), if the pair has one */
+    public Optional<InetSocketAddress> witness() {
+        return witness;
+    }
+
     /** @return the default failover policy's settings ({@code policy.*}) */
     public PolicyConfig policy() {
         return policy;
@@ -186,6 +193,7 @@ public final class NodeConfig {
         private long reconnectIntervalNanos = 200_000_000L;
         private int maxFrameBytes = 16 << 20;
         private PolicyConfig policy = PolicyConfig.defaults();
+        private InetSocketAddress witness;
 
         private Builder(String nodeId) {
             this.nodeId = nodeId;
@@ -282,6 +290,12 @@ public final class NodeConfig {
             return this;
         }
 
+        /** @param address the quorum witness ({@code witness.address}) @return this */
+        public Builder witness(InetSocketAddress address) {
+            this.witness = address;
+            return this;
+        }
+
         /** @param policy the default policy's settings ({@code policy.*}) @return this */
         public Builder policy(PolicyConfig policy) {
             this.policy = java.util.Objects.requireNonNull(policy);
@@ -317,10 +331,10 @@ public final class NodeConfig {
                     throw new ConfigException("pairing.secret-file", "<" + pairingSecret.length + " bytes>",
                             "the pairing secret must be at least " + MIN_SECRET_BYTES + " bytes");
                 }
-                if (publicPaths.isEmpty()) {
+                if (publicPaths.isEmpty() && witness == null) {
                     throw new ConfigException("public", "", "a pair needs at least one public network "
-                            + "(public.NAME.bind and public.NAME.peer): without a second path a dead private link "
-                            + "cannot be told apart from a dead peer");
+                            + "(public.NAME.bind and public.NAME.peer) or a witness (witness.address): without a "
+                            + "second path a dead private link cannot be told apart from a dead peer");
                 }
             }
             Set<String> names = new HashSet<>();

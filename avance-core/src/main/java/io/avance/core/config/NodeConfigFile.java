@@ -43,7 +43,7 @@ public final class NodeConfigFile {
             "timing.detection-minimum", "timing.detection-maximum", "timing.safety-margin", "detector.phi-threshold",
             "engine.tick-interval", "link.handshake-timeout", "link.reconnect-interval", "link.max-frame-size",
             "policy.health-margin", "policy.failover-hold-off", "policy.reboot-hold-off", "policy.incident-window",
-            "policy.backup-mtbf-threshold", "policy.vm-restart-limit");
+            "policy.backup-mtbf-threshold", "policy.vm-restart-limit", "witness.address");
     private static final Set<String> PUBLIC_KEYS = Set.of("bind", "peer", "probe");
 
     private NodeConfigFile() {
@@ -114,6 +114,7 @@ public final class NodeConfigFile {
             throw new ConfigException("peer.id", "", "required when peer.private-address is set");
         }
         readSecret(values, baseDirectory).ifPresent(builder::pairingSecret);
+        optional(values, "witness.address").ifPresent(v -> builder.witness(ConfigValues.address("witness.address", v)));
         for (Map.Entry<String, Map<String, String>> group : publics.entrySet()) {
             String name = group.getKey();
             Map<String, String> keys = group.getValue();

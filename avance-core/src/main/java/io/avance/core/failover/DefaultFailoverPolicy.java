@@ -119,6 +119,11 @@ public final class DefaultFailoverPolicy implements FailoverPolicy {
         if (!s.peerReachable()) {
             return backupTrouble(s, "the backup is silent on every path");
         }
+        boolean ourBackup = peer.get().role() == PairRole.BACKUP && peer.get().epoch() == self.epoch();
+        if (!ourBackup) {
+            return FailoverDecision.stay("serving; the peer is joining (" + peer.get().role() + " in epoch "
+                    + peer.get().epoch() + ")");
+        }
         if (!s.privatePath().peerAlive()) {
             return backupTrouble(s, "the private link is down while the backup runs");
         }

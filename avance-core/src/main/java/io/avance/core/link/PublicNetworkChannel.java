@@ -1,17 +1,10 @@
 package io.avance.core.link;
 
 import io.avance.core.config.PublicPath;
-import io.avance.core.wire.Frame;
-import io.avance.core.wire.FrameDecoder;
-import io.avance.core.wire.FrameFormat;
 import io.avance.core.wire.FrameType;
 import io.avance.core.wire.Message;
-import io.avance.core.wire.Messages;
 import io.avance.core.wire.ProtocolException;
 import io.avance.core.time.NanoClock;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.Unpooled;
 import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
@@ -20,8 +13,9 @@ import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.DatagramChannel;
-import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.Objects;
+import java.util.Set;
 import java.util.function.BiConsumer;
 
 /**
@@ -41,8 +35,7 @@ import java.util.function.BiConsumer;
 public final class PublicNetworkChannel implements AutoCloseable {
 
     private static final Logger LOG = System.getLogger(PublicNetworkChannel.class.getName());
-    private static final int MAX_DATAGRAM = FrameFormat.HEADER_BYTES + FrameType.HEARTBEAT.maxPayloadBytes()
-            + PairingKey.DATAGRAM_MAC_BYTES;
+    private static final Set<FrameType> ACCEPTED = EnumSet.of(FrameType.HEARTBEAT, FrameType.REBOOT_REQUEST);
 
     private final PublicPath path;
     private final PairingKey key;
@@ -105,17 +98,8 @@ public final class PublicNetworkChannel implements AutoCloseable {
      * @return false if the send failed (the network is down, no route)
      */
     public boolean send(Message message) {
-        ByteBuf payload = Messages.encode(message, ByteBufAllocator.DEFAULT);
-        ByteBuf frame = Unpooled.buffer(FrameFormat.HEADER_BYTES + payload.readableBytes()
-                + PairingKey.DATAGRAM_MAC_BYTES);
         try {
-            FrameFormat.write(frame, message.type(), payload);
-            byte[] bytes = new byte[frame.readableBytes() + PairingKey.DATAGRAM_MAC_BYTES];
-            frame.readBytes(bytes, 0, frame.readableBytes());
-            int bodyLength = bytes.length - PairingKey.DATAGRAM_MAC_BYTES;
-            System.arraycopy(key.datagramMac(bytes, 0, bodyLength), 0, bytes, bodyLength,
-                    PairingKey.DATAGRAM_MAC_BYTES);
-            channel.send(ByteBuffer.wrap(bytes), peer);
+            channel.send(ByteBuffer.wrap(Datagrams.seal(message, key)), peer);
             lastSendError = null;
             return true;
         } catch (IOException e) {
@@ -125,9 +109,6 @@ public final class PublicNetworkChannel implements AutoCloseable {
             }
             lastSendError = error;
             return false;
-        } finally {
-            payload.release();
-            frame.release();
         }
     }
 
@@ -141,7 +122,7 @@ public final class PublicNetworkChannel implements AutoCloseable {
     }
 
     private void receiveLoop() {
-        ByteBuffer buffer = ByteBuffer.allocate(MAX_DATAGRAM + 1);
+        ByteBuffer buffer = ByteBuffer.allocate(Datagrams.MAX_BYTES + 1);
         while (!closed) {
             buffer.clear();
             try {
@@ -167,38 +148,12 @@ public final class PublicNetworkChannel implements AutoCloseable {
     }
 
     private Message accept(ByteBuffer datagram) {
-        int length = datagram.remaining();
-        if (length > MAX_DATAGRAM || length < FrameFormat.HEADER_BYTES + PairingKey.DATAGRAM_MAC_BYTES) {
-            return reject("datagram of " + length + " bytes");
-        }
-        byte[] bytes = new byte[length];
+        byte[] bytes = new byte[datagram.remaining()];
         datagram.get(bytes);
-        int bodyLength = length - PairingKey.DATAGRAM_MAC_BYTES;
-        byte[] mac = Arrays.copyOfRange(bytes, bodyLength, length);
-        if (!key.verifyDatagram(bytes, 0, bodyLength, mac)) {
-            return reject("bad MAC (wrong pairing secret, or not ours)");
-        }
-        ByteBuf body = Unpooled.wrappedBuffer(bytes, 0, bodyLength);
         try {
-            Frame frame = FrameDecoder.decode(body, FrameType.HEARTBEAT.maxPayloadBytes());
-            if (frame == null || body.isReadable()) {
-                if (frame != null) {
-                    frame.release();
-                }
-                return reject("datagram is not exactly one frame");
-            }
-            try {
-                if (frame.type() != FrameType.HEARTBEAT && frame.type() != FrameType.REBOOT_REQUEST) {
-                    return reject(frame.type() + " is not accepted on a public network");
-                }
-                return Messages.decode(frame);
-            } finally {
-                frame.release();
-            }
+            return Datagrams.open(bytes, bytes.length, key, ACCEPTED);
         } catch (ProtocolException e) {
             return reject(e.getMessage());
-        } finally {
-            body.release();
         }
     }
 

@@ -18,6 +18,7 @@ import io.avance.core.health.HealthConfig;
 import io.avance.core.health.HealthMetrics;
 import io.avance.core.journal.AuditJournal;
 import io.avance.core.link.LinkListener;
+import io.avance.core.link.NetworkMonitor;
 import io.avance.core.link.PairingKey;
 import io.avance.core.link.PrivateLink;
 import io.avance.core.link.PublicNetworkChannel;
@@ -29,6 +30,7 @@ import io.avance.core.pair.PairStatus;
 import io.avance.core.pair.PersistedPairState;
 import io.avance.core.time.NanoClock;
 import io.avance.core.wire.Message;
+import io.avance.core.witness.UdpQuorumWitness;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.EventLoopGroup;
@@ -114,7 +116,8 @@ public final class AvanceNode implements AutoCloseable {
         this.meters = builder.meters;
         this.clock = builder.clock;
         this.wallClock = builder.wallClock;
-        this.witness = Optional.ofNullable(builder.witness);
+        this.witness = builder.witness != null ? Optional.of(builder.witness)
+                : config.witness().map(address -> new UdpQuorumWitness(address, config.pairingSecret(), 100, 2));
         this.rebootHandler = builder.rebootHandler != null ? builder.rebootHandler : this::softReboot;
         this.faults = new FaultRegistry(config.nodeId(), clock, wallClock, builder.healthConfig);
         String name = config.nodeId().value();
@@ -338,6 +341,11 @@ public final class AvanceNode implements AutoCloseable {
                             incarnation.execute(c -> c.onMessage(PairController.PRIVATE_PATH, message, clock.nanoTime()));
                         }
                     });
+            // Probe every public network that has a probe address, at the heartbeat interval: the
+            // isolation rule needs this node's view of its networks to be current.
+            incarnation.networks = new NetworkMonitor(config.publicPaths(), faults,
+                    config.timings().heartbeatIntervalNanos(), 2 * config.timings().heartbeatIntervalNanos(),
+                    config.nodeId().value());
             try {
                 for (PublicPath path : config.publicPaths()) {
                     incarnation.publics.put(path.name(), new PublicNetworkChannel(path, key,
@@ -443,6 +451,7 @@ public final class AvanceNode implements AutoCloseable {
         final long id;
         PairController controller;
         PrivateLink link;
+        NetworkMonitor networks;
         final Map<String, PublicNetworkChannel> publics = new LinkedHashMap<>();
 
         Incarnation(long id) {
@@ -459,6 +468,9 @@ public final class AvanceNode implements AutoCloseable {
         }
 
         void close() {
+            if (networks != null) {
+                networks.close();
+            }
             if (link != null) {
                 link.close();
             }
@@ -484,7 +496,16 @@ public final class AvanceNode implements AutoCloseable {
         @Override
         public boolean sendPublic(String network, Message message) {
             PublicNetworkChannel channel = incarnation.publics.get(network);
-            return channel != null && channel.send(message);
+            if (channel == null) {
+                return false;
+            }
+            boolean sent = channel.send(message);
+            if (sent) {
+                incarnation.networks.sendSucceeded(network);
+            } else {
+                incarnation.networks.sendFailed(network, String.valueOf(channel.lastSendError()));
+            }
+            return sent;
         }
 
         @Override
@@ -606,7 +627,10 @@ public final class AvanceNode implements AutoCloseable {
             return this;
         }
 
-        /** @param witness a quorum witness (default: none) @return this */
+        /**
+         * @param witness a quorum witness (default: the configuration's {@code witness.address}, if any)
+         * @return this
+         */
         public Builder witness(QuorumWitness witness) {
             this.witness = Objects.requireNonNull(witness);
             return this;

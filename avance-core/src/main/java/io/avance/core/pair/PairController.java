@@ -116,10 +116,17 @@ public final class PairController {
     private long takeoverAtNanos = -1;
     private long seq;
     private long lastHeartbeatSentNanos = NEVER;
+    /**
+     * When heartbeats went out successfully, newest last: the serving lease counts from the newest
+     * one old enough to have surely reached the peer.
+     */
+    private final Deque<Long> successfulSends = new ArrayDeque<>();
     private long peerAckedSendNanos = NEVER;
 
-    private Message.Heartbeat peerHeartbeat;
+    private volatile Message.Heartbeat peerHeartbeat;
     private long peerIncarnation;
+    /** The peer's earlier incarnations: a datagram delayed past its restart must not revive one. */
+    private final Deque<Long> retiredPeerIncarnations = new ArrayDeque<>();
     private long highestSeqFromPeer;
     private boolean peerDeclaredDown;
     private boolean peerFenced;
@@ -134,6 +141,13 @@ public final class PairController {
     private boolean handoverInProgress;
 
     private WitnessStatus witnessStatus;
+    /**
+     * The highest epoch this node has claimed at the witness, heard the witness record, or been
+     * told by its peer it would not accept. New epochs are chosen above it: a claim granted but not
+     * used (the peer came back) must not leave the witness holding an epoch above every one the
+     * pair uses, or renewals would be refused.
+     */
+    private long epochFloor;
     private long witnessLeaseUntilNanos = NEVER;
     private boolean witnessClaimInFlight;
     private long lastWitnessClaimNanos = NEVER;
@@ -196,6 +210,11 @@ public final class PairController {
                         c -> c.status == null || c.status.peerSilenceNanos() == Long.MAX_VALUE ? Double.NaN
                                 : c.status.peerSilenceNanos() / 1e9)
                 .description("time since the peer was heard on any path").tag("node", self.value()).register(meters);
+        Gauge.builder("avance.health.peer.score", this, c -> {
+            Message.Heartbeat last = c.peerHeartbeat;
+            return last == null ? Double.NaN : HealthScore.of(last.faults()).value();
+        }).description("the peer's health score as of its last heartbeat, 0 to 1000")
+                .tag("node", self.value()).register(meters);
         for (PathTracker path : paths) {
             Gauge.builder("avance.pair.path.alive", path, p -> p.alive ? 1 : 0)
                     .description("1 while the failure detector judges the peer alive on this path")
@@ -219,12 +238,13 @@ public final class PairController {
     }
 
     /**
-     * This node's role.
+     * This node's role, consistent with {@link #status()} (published together with it). Data
+     * paths use {@link #mayServe}, which sees a step-down at once.
      *
      * @return the role
      */
     public PairRole role() {
-        return role;
+        return status.role();
     }
 
     /**
@@ -396,6 +416,7 @@ public final class PairController {
                 }
             }
             case REFUSED -> {
+                epochFloor = Math.max(epochFloor, answer.epoch());
                 witnessStatus = WitnessStatus.REFUSED;
                 witnessLeaseUntilNanos = NEVER;
                 pendingTakeoverEpoch = -1;
@@ -496,7 +517,16 @@ public final class PairController {
             return;
         }
         if (heartbeat.incarnation() != peerIncarnation) {
+            if (retiredPeerIncarnations.contains(heartbeat.incarnation())) {
+                return;
+            }
             boolean restarted = peerIncarnation != 0;
+            if (restarted) {
+                retiredPeerIncarnations.addFirst(peerIncarnation);
+                while (retiredPeerIncarnations.size() > 8) {
+                    retiredPeerIncarnations.removeLast();
+                }
+            }
             peerIncarnation = heartbeat.incarnation();
             highestSeqFromPeer = 0;
             for (PathTracker each : paths) {
@@ -632,14 +662,14 @@ public final class PairController {
     }
 
     private void sendHeartbeats(long now) {
+        lastHeartbeatSentNanos = now;
         if (peerId.isEmpty()) {
-            lastHeartbeatSentNanos = now;
+            recordSuccessfulSend(now);
             return;
         }
         for (PathTracker path : paths) {
             sendHeartbeat(path, now);
         }
-        lastHeartbeatSentNanos = now;
     }
 
     private void sendHeartbeat(PathTracker path, long now) {
@@ -651,7 +681,35 @@ public final class PairController {
                 : environment.sendPublic(path.name, heartbeat);
         if (sent) {
             path.lastSentNanos = now;
+            recordSuccessfulSend(now);
         }
+    }
+
+    private void recordSuccessfulSend(long now) {
+        if (successfulSends.isEmpty() || successfulSends.peekLast() != now) {
+            successfulSends.addLast(now);
+        }
+        // Keep enough to reach back past the delay allowance; a few seconds' worth is plenty.
+        while (successfulSends.size() > 64) {
+            successfulSends.removeFirst();
+        }
+    }
+
+    /**
+     * The newest successful send that, by the timing assumption (a working network delivers
+     * within half the safety margin), the peer has surely received by {@code now}.
+     */
+    private long newestSendSurelyReceived(long now) {
+        long allowance = timings.safetyMarginNanos() / 2;
+        long newest = NEVER;
+        for (java.util.Iterator<Long> it = successfulSends.descendingIterator(); it.hasNext(); ) {
+            long sentAt = it.next();
+            if (sentAt <= now - allowance) {
+                newest = sentAt;
+                break;
+            }
+        }
+        return newest;
     }
 
     private Message.Heartbeat heartbeat(long now) {
@@ -770,7 +828,7 @@ public final class PairController {
             if (pendingPromote != null) {
                 return "pending";
             }
-            long next = Math.max(epoch, peerHeartbeat.epoch()) + 1;
+            long next = Math.max(Math.max(epoch, peerHeartbeat.epoch()), epochFloor) + 1;
             pendingPromote = new Pending(next, now);
             environment.sendPrivate(new Message.PromoteRequest(next, self));
             environment.audit("promote-request", "epoch " + next + ": " + reason, "sent");
@@ -780,7 +838,7 @@ public final class PairController {
         if (unsafe.isPresent()) {
             return "refused: " + unsafe.get();
         }
-        long known = Math.max(epoch, peerHeartbeat == null ? 0 : peerHeartbeat.epoch());
+        long known = Math.max(Math.max(epoch, peerHeartbeat == null ? 0 : peerHeartbeat.epoch()), epochFloor);
         long next = nextEpoch(known, settings.unilateralParity());
         if (settings.witnessConfigured()) {
             if (witnessClaimInFlight) {
@@ -907,24 +965,28 @@ public final class PairController {
             refusal = "this node is primary of epoch " + epoch;
         } else if (request.epoch() <= epoch) {
             refusal = "epoch " + request.epoch() + " is not after this node's epoch " + epoch;
+        } else if (request.epoch() <= epochFloor) {
+            refusal = "epoch " + request.epoch() + " is not after epoch " + epochFloor + ", claimed at the witness";
         } else if (pendingPromote != null && self.compareTo(request.candidate()) < 0) {
             refusal = "this node is a candidate too, and the smaller id wins";
         }
+        long floor = Math.max(epoch, epochFloor) + 1;
         if (refusal != null) {
-            environment.sendPrivate(new Message.PromoteReply(request.epoch(), false, refusal));
+            environment.sendPrivate(new Message.PromoteReply(request.epoch(), false, floor, refusal));
             environment.audit("promote-vote", "epoch " + request.epoch() + " for " + request.candidate(),
                     "refused: " + refusal);
             return;
         }
         pendingPromote = null;
         if (!persist(request.epoch(), Optional.of(request.candidate()))) {
-            environment.sendPrivate(new Message.PromoteReply(request.epoch(), false, "could not persist the promise"));
+            environment.sendPrivate(new Message.PromoteReply(request.epoch(), false, floor,
+                    "could not persist the promise"));
             return;
         }
         if (role != PairRole.BACKUP) {
             transition(PairRole.BACKUP, "promised epoch " + epoch + " to " + request.candidate());
         }
-        environment.sendPrivate(new Message.PromoteReply(request.epoch(), true, ""));
+        environment.sendPrivate(new Message.PromoteReply(request.epoch(), true, floor, ""));
         environment.audit("promote-vote", "epoch " + request.epoch() + " for " + request.candidate(), "granted");
     }
 
@@ -942,6 +1004,7 @@ public final class PairController {
             return;
         }
         if (!reply.granted()) {
+            epochFloor = Math.max(epochFloor, reply.floor() - 1);
             LOG.log(Level.INFO, "{0}: the peer refused epoch {1}: {2}", self, reply.epoch(), reply.reason());
             environment.audit("promote-request", "epoch " + reply.epoch(), "refused: " + reply.reason());
             return;
@@ -984,6 +1047,7 @@ public final class PairController {
     // Witness and lease
 
     private void claimWitness(long claimEpoch, long now) {
+        epochFloor = Math.max(epochFloor, claimEpoch);
         witnessClaimInFlight = true;
         lastWitnessClaimNanos = now;
         environment.claimWitness(claimEpoch, Duration.ofNanos(timings.detectionMinimumNanos()));
@@ -1007,7 +1071,10 @@ public final class PairController {
             return;
         }
         long deadline = timings.isolationDeadlineNanos();
-        long pauseBound = lastHeartbeatSentNanos == NEVER ? now + deadline : lastHeartbeatSentNanos + deadline;
+        // The peer's takeover clock restarts when it hears a heartbeat; the newest heartbeat it has
+        // surely heard bounds how long this node may serve if it froze, or its heartbeats stopped.
+        long received = newestSendSurelyReceived(now);
+        long pauseBound = received == NEVER ? now + deadline : received + deadline;
         long confirmed = peerAckedSendNanos == NEVER ? NEVER : peerAckedSendNanos + deadline;
         long witnessBound = witnessStatus == WitnessStatus.GRANTED ? witnessLeaseUntilNanos : NEVER;
         long networkBound;

@@ -22,7 +22,11 @@ public enum FrameType {
     /** The primary gives the next epoch to its backup (graceful switchover). */
     HANDOVER(0x13, 128),
     /** The primary asks its backup to reboot. */
-    REBOOT_REQUEST(0x14, 1024);
+    REBOOT_REQUEST(0x14, 1024),
+    /** A node claims or renews an epoch at the quorum witness. */
+    WITNESS_CLAIM(0x20, 128),
+    /** The quorum witness's answer. */
+    WITNESS_ANSWER(0x21, 128);
 
     private static final FrameType[] BY_CODE = new FrameType[256];
 

@@ -200,9 +200,11 @@ public sealed interface Message {
      *
      * @param epoch   the epoch asked for
      * @param granted true if the sender promised the epoch to the candidate (and persisted that)
+     * @param floor   the lowest epoch the sender would promise (so a refused candidate can ask again
+     *                above it)
      * @param reason  why not, if refused
      */
-    record PromoteReply(long epoch, boolean granted, String reason) implements Message {
+    record PromoteReply(long epoch, boolean granted, long floor, String reason) implements Message {
         @Override
         public FrameType type() {
             return FrameType.PROMOTE_REPLY;
@@ -224,6 +226,38 @@ public sealed interface Message {
         @Override
         public FrameType type() {
             return FrameType.HANDOVER;
+        }
+    }
+
+    /**
+     * A claim (or renewal) of an epoch at the quorum witness.
+     *
+     * @param requestId  matches the answer to the claim
+     * @param node       the claimant
+     * @param epoch      the epoch claimed
+     * @param leaseNanos how long the claimant asks to hold it
+     */
+    record WitnessClaim(long requestId, NodeId node, long epoch, long leaseNanos) implements Message {
+        @Override
+        public FrameType type() {
+            return FrameType.WITNESS_CLAIM;
+        }
+    }
+
+    /**
+     * The quorum witness's answer to a claim.
+     *
+     * @param requestId  the claim's id
+     * @param granted    whether the claimant now holds the epoch
+     * @param epoch      the epoch the witness records
+     * @param holder     its holder, if any
+     * @param leaseNanos how long the grant lasts; 0 unless granted
+     */
+    record WitnessVerdict(long requestId, boolean granted, long epoch, Optional<NodeId> holder, long leaseNanos)
+            implements Message {
+        @Override
+        public FrameType type() {
+            return FrameType.WITNESS_ANSWER;
         }
     }
 

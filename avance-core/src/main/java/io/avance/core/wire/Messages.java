@@ -92,11 +92,16 @@ public final class Messages {
         } else if (message instanceof Message.PromoteRequest m) {
             w.u64(m.epoch()).str8(m.candidate().value());
         } else if (message instanceof Message.PromoteReply m) {
-            w.u64(m.epoch()).bool(m.granted()).str16(m.reason(), 400);
+            w.u64(m.epoch()).bool(m.granted()).u64(m.floor()).str16(m.reason(), 400);
         } else if (message instanceof Message.Handover m) {
             w.u64(m.epoch()).str8(m.newPrimary().value()).u64(m.echoIncarnation()).u64(m.echoSeq());
         } else if (message instanceof Message.RebootRequest m) {
             w.u64(m.epoch()).u64(m.requestId()).str16(m.reason(), 900);
+        } else if (message instanceof Message.WitnessClaim m) {
+            w.u64(m.requestId()).str8(m.node().value()).u64(m.epoch()).u64(m.leaseNanos());
+        } else if (message instanceof Message.WitnessVerdict m) {
+            w.u64(m.requestId()).bool(m.granted()).u64(m.epoch()).str8(m.holder().map(NodeId::value).orElse(""))
+                    .u64(m.leaseNanos());
         } else {
             throw new IllegalArgumentException("no encoding for " + message);
         }
@@ -133,11 +138,22 @@ public final class Messages {
             case PROMOTE_REQUEST -> new Message.PromoteRequest(epoch(r.u64("epoch"), type),
                     nodeId(r.str8("candidate"), type));
             case PROMOTE_REPLY -> new Message.PromoteReply(epoch(r.u64("epoch"), type), r.bool("granted"),
-                    r.str16("reason", 400));
+                    epoch(r.u64("floor"), type), r.str16("reason", 400));
             case HANDOVER -> new Message.Handover(epoch(r.u64("epoch"), type), nodeId(r.str8("newPrimary"), type),
                     r.u64("echoIncarnation"), r.u64("echoSeq"));
             case REBOOT_REQUEST -> new Message.RebootRequest(epoch(r.u64("epoch"), type), r.u64("requestId"),
                     r.str16("reason", 900));
+            case WITNESS_CLAIM -> new Message.WitnessClaim(r.u64("requestId"), nodeId(r.str8("node"), type),
+                    epoch(r.u64("epoch"), type), epoch(r.u64("leaseNanos"), type));
+            case WITNESS_ANSWER -> {
+                long requestId = r.u64("requestId");
+                boolean granted = r.bool("granted");
+                long epoch = epoch(r.u64("epoch"), type);
+                String holder = r.str8("holder");
+                yield new Message.WitnessVerdict(requestId, granted, epoch,
+                        holder.isEmpty() ? Optional.empty() : Optional.of(nodeId(holder, type)),
+                        epoch(r.u64("leaseNanos"), type));
+            }
         };
         r.end();
         return message;

@@ -47,7 +47,7 @@ class MessagesTest {
                 new Message.Ready(1),
                 heartbeat(),
                 new Message.PromoteRequest(5, NodeId.of("b")),
-                new Message.PromoteReply(5, false, "this node is primary of epoch 4"),
+                new Message.PromoteReply(5, false, 6, "this node is primary of epoch 4"),
                 new Message.Handover(6, NodeId.of("b"), 77, 1234),
                 new Message.RebootRequest(6, 2, "the private link is down while the backup runs"));
         for (Message message : messages) {

@@ -78,6 +78,7 @@ public final class NodeProcessMain {
             stopped.countDown();
         }, "avance-shutdown"));
         node.start();
+        startGarbage(Integer.getInteger("avance.garbage.mb-per-second", 0));
         emit(out, "ready", "node", config.nodeId(), "pid", ProcessHandle.current().pid());
         if (fromStdin) {
             Thread commands = new Thread(() -> readCommands(node, out, stopped), "avance-commands");
@@ -92,6 +93,39 @@ public final class NodeProcessMain {
         node.close();
         emit(out, "stopped", "node", config.nodeId());
         return 0;
+    }
+
+    /**
+     * Makes garbage at a steady rate, so that a soak test sees the pair keep its roles through
+     * the collector's pauses.
+     */
+    private static void startGarbage(int megabytesPerSecond) {
+        if (megabytesPerSecond <= 0) {
+            return;
+        }
+        Thread garbage = new Thread(() -> {
+            java.util.List<byte[]> survivors = new java.util.ArrayList<>();
+            java.util.SplittableRandom random = new java.util.SplittableRandom();
+            while (true) {
+                for (int i = 0; i < megabytesPerSecond * 10; i++) {
+                    byte[] chunk = new byte[100 * 1024];
+                    // Keep a few alive for a while, so that some garbage reaches the old generation.
+                    if (random.nextInt(50) == 0) {
+                        survivors.add(chunk);
+                    }
+                }
+                if (survivors.size() > 500) {
+                    survivors.subList(0, 250).clear();
+                }
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "avance-garbage");
+        garbage.setDaemon(true);
+        garbage.start();
     }
 
     private static void readCommands(AvanceNode node, PrintStream out, CountDownLatch stopped) {

@@ -56,10 +56,9 @@ public final class Scenario {
                 }
                 case DELAY -> {
                     duration = skewed(random, SECOND, 10 * SECOND);
-                    // Delays stay well inside the detection minimum: the safety rule assumes a
-                    // network that works delivers heartbeats in time.
-                    long ceiling = Math.max(MS, (config.timings().detectionMinimumNanos()
-                            - 3 * config.timings().heartbeatIntervalNanos()));
+                    // The safety rule assumes a working network's delay varies by at most half
+                    // the safety margin (docs/architecture.md); the base latency takes up to 2 ms.
+                    long ceiling = Math.max(MS, config.timings().safetyMarginNanos() / 2 - 2 * MS);
                     magnitude = random.nextLong(ceiling);
                 }
                 case HEALTH -> {

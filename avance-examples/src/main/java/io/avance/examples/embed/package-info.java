@@ -1,0 +1,5 @@
+/**
+ * How an appliance vendor embeds an Avance node in its own product: {@link
+ * io.avance.examples.embed.EmbeddingExample}.
+ */
+package io.avance.examples.embed;

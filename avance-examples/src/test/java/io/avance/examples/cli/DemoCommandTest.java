@@ -1,0 +1,56 @@
+package io.avance.examples.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The README's main job, run as a user would: the demo finishes by itself and tells its story. */
+class DemoCommandTest {
+
+    @TempDir
+    Path directory;
+
+    @Test
+    void theDemoPairsFailsOverTakesOverAndRecovers() {
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        PrintStream original = System.out;
+        int status;
+        try {
+            System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+            status = new CommandLine(new Avance()).execute("demo", "--dir", directory.toString());
+        } finally {
+            System.setOut(original);
+        }
+        String output = captured.toString(StandardCharsets.UTF_8);
+        System.out.println(output);
+        assertEquals(0, status, output);
+        assertTrue(output.contains("paired: alpha is PRIMARY, beta is BACKUP"), output);
+        assertTrue(output.contains("graceful failover: alpha handed the primary role to beta"), output);
+        assertTrue(output.contains("rejoined as BACKUP"), output);
+        assertTrue(output.matches("(?s).*Detection \\d+ ms, takeover \\d+ ms after SIGKILL.*"), output);
+    }
+
+    @Test
+    void aBadConfigurationFileIsReportedByKeyAndTheCommandFails() throws Exception {
+        Path config = directory.resolve("bad.properties");
+        java.nio.file.Files.writeString(config, "node.id = alpha\nnode.data-dir = x\ntiming.hartbeat = 1s\n");
+        ByteArrayOutputStream errors = new ByteArrayOutputStream();
+        PrintStream original = System.err;
+        int status;
+        try {
+            System.setErr(new PrintStream(errors, true, StandardCharsets.UTF_8));
+            status = new CommandLine(new Avance()).execute("node", "--config", config.toString());
+        } finally {
+            System.setErr(original);
+        }
+        assertEquals(2, status);
+        assertTrue(errors.toString(StandardCharsets.UTF_8).contains("timing.hartbeat = '1s': unknown key"), errors.toString());
+    }
+}

@@ -127,22 +127,15 @@ public final class NodeConfigFile {
                     ConfigValues.address(prefix + "peer", keys.get("peer")),
                     Optional.ofNullable(keys.get("probe")).map(v -> ConfigValues.address(prefix + "probe", v))));
         }
-        optional(values, "timing.heartbeat-interval").ifPresent(v ->
-                builder.heartbeatIntervalNanos(ConfigValues.durationNanos("timing.heartbeat-interval", v)));
-        optional(values, "timing.detection-minimum").ifPresent(v ->
-                builder.detectionMinimumNanos(ConfigValues.durationNanos("timing.detection-minimum", v)));
-        optional(values, "timing.detection-maximum").ifPresent(v ->
-                builder.detectionMaximumNanos(ConfigValues.durationNanos("timing.detection-maximum", v)));
-        optional(values, "timing.safety-margin").ifPresent(v ->
-                builder.safetyMarginNanos(ConfigValues.durationNanos("timing.safety-margin", v)));
+        durationKey(values, "timing.heartbeat-interval", builder::heartbeatIntervalNanos);
+        durationKey(values, "timing.detection-minimum", builder::detectionMinimumNanos);
+        durationKey(values, "timing.detection-maximum", builder::detectionMaximumNanos);
+        durationKey(values, "timing.safety-margin", builder::safetyMarginNanos);
+        durationKey(values, "engine.tick-interval", builder::tickIntervalNanos);
+        durationKey(values, "link.handshake-timeout", builder::handshakeTimeoutNanos);
+        durationKey(values, "link.reconnect-interval", builder::reconnectIntervalNanos);
         optional(values, "detector.phi-threshold").ifPresent(v ->
                 builder.phiThreshold(ConfigValues.positiveNumber("detector.phi-threshold", v)));
-        optional(values, "engine.tick-interval").ifPresent(v ->
-                builder.tickIntervalNanos(ConfigValues.durationNanos("engine.tick-interval", v)));
-        optional(values, "link.handshake-timeout").ifPresent(v ->
-                builder.handshakeTimeoutNanos(ConfigValues.durationNanos("link.handshake-timeout", v)));
-        optional(values, "link.reconnect-interval").ifPresent(v ->
-                builder.reconnectIntervalNanos(ConfigValues.durationNanos("link.reconnect-interval", v)));
         optional(values, "link.max-frame-size").ifPresent(v -> {
             long bytes = ConfigValues.sizeBytes("link.max-frame-size", v);
             if (bytes > Integer.MAX_VALUE) {
@@ -185,6 +178,10 @@ public final class NodeConfigFile {
         } catch (IllegalArgumentException e) {
             throw new ConfigException("policy", "", e.getMessage());
         }
+    }
+
+    private static void durationKey(Map<String, String> values, String key, java.util.function.LongConsumer setter) {
+        optional(values, key).ifPresent(v -> setter.accept(ConfigValues.durationNanos(key, v)));
     }
 
     private static long duration(Map<String, String> values, String key, long otherwise) {

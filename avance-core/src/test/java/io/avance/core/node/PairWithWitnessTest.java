@@ -4,13 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.avance.api.PairRole;
 import io.avance.core.config.NodeConfig;
-import io.avance.core.config.PublicPath;
 import io.avance.core.time.NanoClock;
 import io.avance.core.witness.WitnessServer;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Optional;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,24 +45,11 @@ class PairWithWitnessTest {
 
     private NodeConfig config(String self, String peer, int listen, int peerPort, int udpBind, int udpPeer,
                               byte[] secret, InetSocketAddress witness) {
-        return NodeConfig.builder(self)
-                .dataDirectory(directory.resolve(self))
-                .peer(peer, new InetSocketAddress("127.0.0.1", peerPort))
-                .privateListen(new InetSocketAddress("127.0.0.1", listen))
-                .publicPath(new PublicPath("lan", new InetSocketAddress("127.0.0.1", udpBind),
-                        new InetSocketAddress("127.0.0.1", udpPeer), Optional.empty()))
-                .pairingSecret(secret)
-                .witness(witness)
-                .build();
+        return TwoNodesOnLoopbackTest.loopback(directory, self, peer, listen, peerPort, udpBind, udpPeer, secret)
+                .witness(witness).build();
     }
 
     private static void await(BooleanSupplier condition, String failure) throws InterruptedException {
-        long deadline = System.nanoTime() + 15_000_000_000L;
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError(failure);
-            }
-            Thread.sleep(10);
-        }
+        TwoNodesOnLoopbackTest.await(condition, java.time.Duration.ofSeconds(15), failure);
     }
 }

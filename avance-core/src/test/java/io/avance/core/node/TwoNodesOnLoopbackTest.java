@@ -82,17 +82,22 @@ class TwoNodesOnLoopbackTest {
 
     private NodeConfig config(String self, String peer, int listen, int peerPort, int udpBind, int udpPeer,
                               byte[] secret) {
+        return loopback(directory, self, peer, listen, peerPort, udpBind, udpPeer, secret).build();
+    }
+
+    /** One node of a pair on loopback, with one public network. */
+    static NodeConfig.Builder loopback(Path directory, String self, String peer, int listen, int peerPort, int udpBind,
+                                       int udpPeer, byte[] secret) {
         return NodeConfig.builder(self)
                 .dataDirectory(directory.resolve(self))
                 .peer(peer, new InetSocketAddress("127.0.0.1", peerPort))
                 .privateListen(new InetSocketAddress("127.0.0.1", listen))
                 .publicPath(new PublicPath("lan", new InetSocketAddress("127.0.0.1", udpBind),
                         new InetSocketAddress("127.0.0.1", udpPeer), Optional.empty()))
-                .pairingSecret(secret)
-                .build();
+                .pairingSecret(secret);
     }
 
-    private static void await(BooleanSupplier condition, Duration limit, String failure) throws InterruptedException {
+    static void await(BooleanSupplier condition, Duration limit, String failure) throws InterruptedException {
         long deadline = System.nanoTime() + limit.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {

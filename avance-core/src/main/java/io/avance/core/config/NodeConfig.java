@@ -39,6 +39,9 @@ public final class NodeConfig {
     private final int maxFrameBytes;
     private final PolicyConfig policy;
     private final Optional<InetSocketAddress> witness;
+    private final List<VolumeConfig> volumes;
+    private final Optional<InetSocketAddress> nbdListen;
+    private final long resyncRateBytesPerSecond;
 
     private NodeConfig(Builder builder, NodeId nodeId, Optional<Peer> peer, PairTimings timings) {
         this.nodeId = nodeId;
@@ -55,6 +58,9 @@ public final class NodeConfig {
         this.maxFrameBytes = builder.maxFrameBytes;
         this.policy = builder.policy;
         this.witness = Optional.ofNullable(builder.witness);
+        this.volumes = List.copyOf(builder.volumes);
+        this.nbdListen = Optional.ofNullable(builder.nbdListen);
+        this.resyncRateBytesPerSecond = builder.resyncRateBytesPerSecond;
     }
 
     /**
@@ -137,6 +143,26 @@ public final class NodeConfig {
         return policy;
     }
 
+    /** @return the volumes opened at start ({@code volume.NAME.*}) */
+    public List<VolumeConfig> volumes() {
+        return volumes;
+    }
+
+    /** @return where the NBD server listens ({@code nbd.listen}); empty for no NBD server */
+    public Optional<InetSocketAddress> nbdListen() {
+        return nbdListen;
+    }
+
+    /** @return the resync rate limit in bytes per second ({@code replication.resync-rate}); 0 for none */
+    public long resyncRateBytesPerSecond() {
+        return resyncRateBytesPerSecond;
+    }
+
+    /** @return where volume data and metadata live: {@code volumes} in the data directory */
+    public Path volumeDirectory() {
+        return dataDirectory.resolve("volumes");
+    }
+
     /**
      * Tells whether this node has no peer.
      *
@@ -153,7 +179,10 @@ public final class NodeConfig {
                 + ", private.listen=" + privateListen + ", public=" + publicPaths
                 + ", pairing.secret=<" + pairingSecret.length + " bytes, redacted>"
                 + ", timings=" + timings + ", detector.phi-threshold=" + phiThreshold
-                + ", engine.tick-interval=" + ConfigValues.formatNanos(tickIntervalNanos) + "}";
+                + ", engine.tick-interval=" + ConfigValues.formatNanos(tickIntervalNanos)
+                + ", volumes=" + volumes + ", nbd.listen=" + nbdListen.map(Object::toString).orElse("none")
+                + ", replication.resync-rate=" + (resyncRateBytesPerSecond == 0 ? "unlimited"
+                : resyncRateBytesPerSecond + " B/s") + "}";
     }
 
     /**
@@ -194,6 +223,9 @@ public final class NodeConfig {
         private int maxFrameBytes = 16 << 20;
         private PolicyConfig policy = PolicyConfig.defaults();
         private InetSocketAddress witness;
+        private final List<VolumeConfig> volumes = new ArrayList<>();
+        private InetSocketAddress nbdListen;
+        private long resyncRateBytesPerSecond;
 
         private Builder(String nodeId) {
             this.nodeId = nodeId;
@@ -296,6 +328,24 @@ public final class NodeConfig {
             return this;
         }
 
+        /** @param volume a volume to open at start ({@code volume.NAME.*}) @return this */
+        public Builder volume(VolumeConfig volume) {
+            this.volumes.add(java.util.Objects.requireNonNull(volume));
+            return this;
+        }
+
+        /** @param address where the NBD server listens ({@code nbd.listen}) @return this */
+        public Builder nbdListen(InetSocketAddress address) {
+            this.nbdListen = address;
+            return this;
+        }
+
+        /** @param bytesPerSecond the resync rate limit, 0 for none ({@code replication.resync-rate}) @return this */
+        public Builder resyncRateBytesPerSecond(long bytesPerSecond) {
+            this.resyncRateBytesPerSecond = bytesPerSecond;
+            return this;
+        }
+
         /** @param policy the default policy's settings ({@code policy.*}) @return this */
         public Builder policy(PolicyConfig policy) {
             this.policy = java.util.Objects.requireNonNull(policy);
@@ -373,6 +423,16 @@ public final class NodeConfig {
             if (maxFrameBytes < 64 * 1024 || maxFrameBytes > 64 << 20) {
                 throw new ConfigException("link.max-frame-size", String.valueOf(maxFrameBytes),
                         "must be from 64KiB to 64MiB");
+            }
+            Set<String> volumeNames = new HashSet<>();
+            for (VolumeConfig volume : volumes) {
+                if (!volumeNames.add(volume.spec().name())) {
+                    throw new ConfigException("volume." + volume.spec().name(), volume.spec().name(), "volume named twice");
+                }
+            }
+            if (resyncRateBytesPerSecond < 0) {
+                throw new ConfigException("replication.resync-rate", String.valueOf(resyncRateBytesPerSecond),
+                        "must be 0 (unlimited) or a positive rate");
             }
             return new NodeConfig(this, id, peer, timings);
         }

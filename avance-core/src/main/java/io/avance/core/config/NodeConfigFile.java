@@ -7,6 +7,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import io.avance.api.replication.VolumeSpec;
 import io.avance.core.failover.PolicyConfig;
 import java.util.Base64;
 import java.util.HexFormat;
@@ -31,6 +32,8 @@ import java.util.TreeSet;
  * public.lan.peer = 192.168.1.11:7401
  * public.lan.probe = 192.168.1.1:53
  * timing.heartbeat-interval = 100ms
+ * volume.data.size = 8GiB
+ * nbd.listen = 127.0.0.1:10809
  * </pre>
  *
  * <p>Unknown keys are errors: a misspelt timeout must not silently fall back to its default.
@@ -43,8 +46,10 @@ public final class NodeConfigFile {
             "timing.detection-minimum", "timing.detection-maximum", "timing.safety-margin", "detector.phi-threshold",
             "engine.tick-interval", "link.handshake-timeout", "link.reconnect-interval", "link.max-frame-size",
             "policy.health-margin", "policy.failover-hold-off", "policy.reboot-hold-off", "policy.incident-window",
-            "policy.backup-mtbf-threshold", "policy.vm-restart-limit", "witness.address");
+            "policy.backup-mtbf-threshold", "policy.vm-restart-limit", "witness.address", "nbd.listen",
+            "replication.resync-rate");
     private static final Set<String> PUBLIC_KEYS = Set.of("bind", "peer", "probe");
+    private static final Set<String> VOLUME_KEYS = Set.of("size", "bitmap-block-size", "path");
 
     private NodeConfigFile() {
     }
@@ -86,9 +91,19 @@ public final class NodeConfigFile {
             values.put(key, properties.getProperty(key).trim());
         }
         Map<String, Map<String, String>> publics = new LinkedHashMap<>();
+        Map<String, Map<String, String>> volumes = new LinkedHashMap<>();
         for (Map.Entry<String, String> entry : values.entrySet()) {
             String key = entry.getKey();
-            if (key.startsWith("public.")) {
+            if (key.startsWith("volume.")) {
+                String rest = key.substring("volume.".length());
+                int dot = rest.lastIndexOf('.');
+                if (dot <= 0 || !VOLUME_KEYS.contains(rest.substring(dot + 1))) {
+                    throw new ConfigException(key, entry.getValue(), "unknown key (volumes take volume.NAME.size, "
+                            + "volume.NAME.bitmap-block-size, volume.NAME.path)");
+                }
+                volumes.computeIfAbsent(rest.substring(0, dot), name -> new LinkedHashMap<>())
+                        .put(rest.substring(dot + 1), entry.getValue());
+            } else if (key.startsWith("public.")) {
                 String rest = key.substring("public.".length());
                 int dot = rest.lastIndexOf('.');
                 if (dot <= 0 || !PUBLIC_KEYS.contains(rest.substring(dot + 1))) {
@@ -127,6 +142,12 @@ public final class NodeConfigFile {
                     ConfigValues.address(prefix + "peer", keys.get("peer")),
                     Optional.ofNullable(keys.get("probe")).map(v -> ConfigValues.address(prefix + "probe", v))));
         }
+        for (Map.Entry<String, Map<String, String>> group : volumes.entrySet()) {
+            builder.volume(volume(group.getKey(), group.getValue(), baseDirectory));
+        }
+        optional(values, "nbd.listen").ifPresent(v -> builder.nbdListen(ConfigValues.address("nbd.listen", v)));
+        optional(values, "replication.resync-rate").ifPresent(v -> builder.resyncRateBytesPerSecond(
+                ConfigValues.sizeBytes("replication.resync-rate", v.endsWith("/s") ? v.substring(0, v.length() - 2) : v)));
         durationKey(values, "timing.heartbeat-interval", builder::heartbeatIntervalNanos);
         durationKey(values, "timing.detection-minimum", builder::detectionMinimumNanos);
         durationKey(values, "timing.detection-maximum", builder::detectionMaximumNanos);
@@ -145,6 +166,26 @@ public final class NodeConfigFile {
         });
         builder.policy(policy(values));
         return builder.build();
+    }
+
+    private static VolumeConfig volume(String name, Map<String, String> keys, Path baseDirectory) {
+        String prefix = "volume." + name + ".";
+        String sizeText = keys.get("size");
+        if (sizeText == null) {
+            throw new ConfigException(prefix + "size", "", "required: the volume's size, such as 8GiB");
+        }
+        long size = ConfigValues.sizeBytes(prefix + "size", sizeText);
+        long block = keys.containsKey("bitmap-block-size")
+                ? ConfigValues.sizeBytes(prefix + "bitmap-block-size", keys.get("bitmap-block-size"))
+                : VolumeSpec.DEFAULT_BITMAP_BLOCK_SIZE;
+        VolumeSpec spec;
+        try {
+            spec = new VolumeSpec(name, size, (int) Math.min(Integer.MAX_VALUE, block));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(prefix + "*", name, e.getMessage());
+        }
+        return new VolumeConfig(spec, Optional.ofNullable(keys.get("path")).filter(v -> !v.isEmpty())
+                .map(baseDirectory::resolve));
     }
 
     private static PolicyConfig policy(Map<String, String> values) {

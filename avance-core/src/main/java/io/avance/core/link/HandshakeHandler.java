@@ -42,13 +42,17 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
     private static final System.Logger LOG = System.getLogger(HandshakeHandler.class.getName());
     private static final SecureRandom RANDOM = new SecureRandom();
 
+    /** The channel number an acceptor puts in its HELLO: "the one the dialer asks for". */
+    static final int ANY_CHANNEL = 255;
+
     /**
      * Fired down the pipeline when the handshake succeeds.
      *
      * @param peerIncarnation the peer's incarnation
      * @param protocol        the version the session speaks
+     * @param channel         what the connection is for: {@link PrivateLink#CONTROL} or {@link PrivateLink#DATA}
      */
-    record Established(long peerIncarnation, int protocol) {
+    record Established(long peerIncarnation, int protocol, int channel) {
     }
 
     private enum State { AWAIT_HELLO, AWAIT_AUTH, AWAIT_READY, OPEN }
@@ -59,6 +63,7 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
     private final PairingKey key;
     private final long incarnation;
     private final long timeoutNanos;
+    private final int channel;
 
     private State state = State.AWAIT_HELLO;
     private byte[] ownHello;
@@ -67,9 +72,10 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
     private int protocol;
     private ScheduledFuture<?> timeout;
 
-    HandshakeHandler(PairingKey.Side side, NodeId self, NodeId peer, PairingKey key, long incarnation,
+    HandshakeHandler(PairingKey.Side side, int channel, NodeId self, NodeId peer, PairingKey key, long incarnation,
                      long timeoutNanos) {
         this.side = side;
+        this.channel = side == PairingKey.Side.DIALER ? channel : ANY_CHANNEL;
         this.self = self;
         this.peer = peer;
         this.key = key;
@@ -81,7 +87,7 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
     public void channelActive(ChannelHandlerContext context) {
         byte[] nonce = new byte[Message.Hello.NONCE_BYTES];
         RANDOM.nextBytes(nonce);
-        Message.Hello hello = new Message.Hello(0, MIN_PROTOCOL, MAX_PROTOCOL, self, peer, nonce, incarnation);
+        Message.Hello hello = new Message.Hello(channel, MIN_PROTOCOL, MAX_PROTOCOL, self, peer, nonce, incarnation);
         ByteBuf payload = Messages.encode(hello, context.alloc());
         try {
             ownHello = ByteBufUtil.getBytes(payload);
@@ -139,7 +145,10 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
             fail(context, "it expected to reach node '" + hello.expectedPeer() + "', but this is '" + self + "'");
             return;
         }
-        if (hello.channel() != 0) {
+        boolean known = side == PairingKey.Side.ACCEPTOR
+                ? hello.channel() == PrivateLink.CONTROL || hello.channel() == PrivateLink.DATA
+                : hello.channel() == ANY_CHANNEL;
+        if (!known) {
             fail(context, "it asked for unknown channel " + hello.channel());
             return;
         }
@@ -180,7 +189,8 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
         state = State.OPEN;
         cancelTimeout();
         context.pipeline().remove(this);
-        context.fireUserEventTriggered(new Established(peerHello.incarnation(), protocol));
+        int agreed = side == PairingKey.Side.DIALER ? channel : peerHello.channel();
+        context.fireUserEventTriggered(new Established(peerHello.incarnation(), protocol, agreed));
     }
 
     private byte[] dialerHello() {

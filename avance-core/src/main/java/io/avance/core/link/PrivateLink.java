@@ -28,12 +28,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The private link to the peer: one authenticated TCP connection.
+ * The private link to the peer: two authenticated TCP connections, one for control (heartbeats,
+ * elections, handovers) and one for data (replication), so that bulk data never delays a
+ * heartbeat.
  *
- * <p>Both nodes listen; the node with the smaller id dials (so that exactly one connection is
- * made), every {@code reconnectInterval} while there is no session. A newly authenticated
- * connection replaces the current one (after a peer restart the old one may be half dead).
- * Unauthenticated connections are capped, so that a flood of them cannot exhaust the node.
+ * <p>Both nodes listen; the node with the smaller id dials each channel (so that exactly one
+ * connection per channel is made), every {@code reconnectInterval} while it has no session on it.
+ * A newly authenticated connection replaces the channel's current one (after a peer restart the
+ * old one may be half dead). Unauthenticated connections are capped, so that a flood of them
+ * cannot exhaust the node.
  *
  * <p>Thread-safe: {@link #send} may be called from any thread. Listener callbacks come on the
  * Netty event loop.
@@ -41,6 +44,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class PrivateLink implements AutoCloseable {
 
     private static final Logger LOG = System.getLogger(PrivateLink.class.getName());
+    /** The control channel's number. */
+    public static final int CONTROL = 0;
+    /** The data channel's number. */
+    public static final int DATA = 1;
     private static final int MAX_PENDING_HANDSHAKES = 8;
     private static final AttributeKey<Boolean> AUTHENTICATED = AttributeKey.valueOf("avance.authenticated");
 
@@ -55,13 +62,14 @@ public final class PrivateLink implements AutoCloseable {
     private final int maxFrameBytes;
     private final EventLoopGroup group;
     private final LinkListener listener;
+    private final DataLinkListener dataListener;
     private final boolean dialer;
     private final AtomicInteger pendingHandshakes = new AtomicInteger();
 
-    private volatile Channel session;
+    private final Channel[] sessions = new Channel[2];
+    private final boolean[] connecting = new boolean[2];
     private volatile Channel server;
     private volatile boolean closed;
-    private volatile boolean connecting;
 
     /**
      * Creates the link; nothing happens until {@link #start()}.
@@ -76,11 +84,12 @@ public final class PrivateLink implements AutoCloseable {
      * @param reconnectIntervalNanos how long to wait between dials
      * @param maxFrameBytes          the largest frame accepted
      * @param group                  the event loops
-     * @param listener               who hears about sessions and messages
+     * @param listener               who hears about control sessions and messages
+     * @param dataListener           who hears about the data channel, or null for no data channel
      */
     public PrivateLink(NodeId self, NodeId peer, InetSocketAddress listen, InetSocketAddress peerAddress,
                        PairingKey key, long incarnation, long handshakeTimeoutNanos, long reconnectIntervalNanos,
-                       int maxFrameBytes, EventLoopGroup group, LinkListener listener) {
+                       int maxFrameBytes, EventLoopGroup group, LinkListener listener, DataLinkListener dataListener) {
         this.self = Objects.requireNonNull(self);
         this.peer = Objects.requireNonNull(peer);
         this.listen = Objects.requireNonNull(listen);
@@ -92,6 +101,7 @@ public final class PrivateLink implements AutoCloseable {
         this.maxFrameBytes = maxFrameBytes;
         this.group = Objects.requireNonNull(group);
         this.listener = Objects.requireNonNull(listener);
+        this.dataListener = dataListener;
         this.dialer = self.compareTo(peer) < 0;
     }
 
@@ -118,7 +128,7 @@ public final class PrivateLink implements AutoCloseable {
                             channel.close();
                             return;
                         }
-                        configure(channel, PairingKey.Side.ACCEPTOR);
+                        configure(channel, PairingKey.Side.ACCEPTOR, -1);
                     }
                 });
         InetSocketAddress bindAddress = resolve(listen);
@@ -131,7 +141,10 @@ public final class PrivateLink implements AutoCloseable {
         LOG.log(Level.INFO, "{0}: private link listening on {1}; {2}", self, server.localAddress(),
                 dialer ? "dialing " + peer + " at " + peerAddress : "waiting for " + peer + " to dial");
         if (dialer) {
-            group.next().execute(this::dial);
+            group.next().execute(() -> dial(CONTROL));
+            if (dataListener != null) {
+                group.next().execute(() -> dial(DATA));
+            }
         }
     }
 
@@ -151,7 +164,7 @@ public final class PrivateLink implements AutoCloseable {
      * @return false if there is no session, or its send buffer is full
      */
     public boolean send(Message message) {
-        Channel channel = session;
+        Channel channel = session(CONTROL);
         if (channel == null || !channel.isActive()) {
             return false;
         }
@@ -168,16 +181,65 @@ public final class PrivateLink implements AutoCloseable {
      * @return true if authenticated and connected
      */
     public boolean connected() {
-        Channel channel = session;
+        Channel channel = session(CONTROL);
         return channel != null && channel.isActive();
     }
 
-    private void dial() {
-        if (closed || connected() || connecting) {
-            scheduleDial();
-            return;
+    /**
+     * Writes a complete frame on the data channel; the channel takes ownership of it.
+     *
+     * @param frame the frame
+     * @return false if there is no data session (the frame is then released)
+     */
+    public boolean sendData(io.netty.buffer.ByteBuf frame) {
+        Channel channel = session(DATA);
+        if (channel == null || !channel.isActive()) {
+            frame.release();
+            return false;
         }
-        connecting = true;
+        channel.write(frame).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+        if (!flushScheduled.getAndSet(true)) {
+            channel.eventLoop().execute(() -> {
+                flushScheduled.set(false);
+                channel.flush();
+            });
+        }
+        return true;
+    }
+
+    private final java.util.concurrent.atomic.AtomicBoolean flushScheduled = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * Tells whether the data channel can take more without piling up in memory.
+     *
+     * @return true if writable
+     */
+    public boolean dataWritable() {
+        Channel channel = session(DATA);
+        return channel != null && channel.isWritable();
+    }
+
+    /** @return the allocator of the data channel (or the default one) */
+    public io.netty.buffer.ByteBufAllocator dataAllocator() {
+        Channel channel = session(DATA);
+        return channel != null ? channel.alloc() : io.netty.buffer.ByteBufAllocator.DEFAULT;
+    }
+
+    private Channel session(int channel) {
+        synchronized (sessions) {
+            return sessions[channel];
+        }
+    }
+
+    private void dial(int channelNumber) {
+        synchronized (sessions) {
+            Channel current = sessions[channelNumber];
+            if (closed || (current != null && current.isActive()) || connecting[channelNumber]) {
+                scheduleDial(channelNumber);
+                return;
+            }
+            connecting[channelNumber] = true;
+        }
         new Bootstrap()
                 .group(group)
                 .channel(NioSocketChannel.class)
@@ -190,36 +252,41 @@ public final class PrivateLink implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel channel) {
                         pendingHandshakes.incrementAndGet();
-                        configure(channel, PairingKey.Side.DIALER);
+                        configure(channel, PairingKey.Side.DIALER, channelNumber);
                     }
                 })
                 .connect(resolve(peerAddress))
                 .addListener((ChannelFuture future) -> {
                     if (!future.isSuccess()) {
-                        connecting = false;
+                        synchronized (sessions) {
+                            connecting[channelNumber] = false;
+                        }
                         LOG.log(Level.DEBUG, "{0}: cannot reach {1} at {2}: {3}", self, peer, peerAddress,
                                 future.cause().getMessage());
-                        scheduleDial();
+                        scheduleDial(channelNumber);
                     } else {
                         future.channel().closeFuture().addListener(closedFuture -> {
-                            connecting = false;
-                            scheduleDial();
+                            synchronized (sessions) {
+                                connecting[channelNumber] = false;
+                            }
+                            scheduleDial(channelNumber);
                         });
                     }
                 });
     }
 
-    private void scheduleDial() {
+    private void scheduleDial(int channelNumber) {
         if (!closed && dialer) {
-            group.next().schedule(this::dial, reconnectIntervalNanos, TimeUnit.NANOSECONDS);
+            group.next().schedule(() -> dial(channelNumber), reconnectIntervalNanos, TimeUnit.NANOSECONDS);
         }
     }
 
-    private void configure(SocketChannel channel, PairingKey.Side side) {
+    private void configure(SocketChannel channel, PairingKey.Side side, int channelNumber) {
         channel.pipeline()
                 .addLast("frames", new FrameDecoder(maxFrameBytes))
                 .addLast("encoder", MessageEncoder.INSTANCE)
-                .addLast("handshake", new HandshakeHandler(side, self, peer, key, incarnation, handshakeTimeoutNanos))
+                .addLast("handshake", new HandshakeHandler(side, Math.max(0, channelNumber), self, peer, key,
+                        incarnation, handshakeTimeoutNanos))
                 .addLast("session", new SessionHandler(side));
         channel.closeFuture().addListener(future -> onClosed(channel));
     }
@@ -228,11 +295,27 @@ public final class PrivateLink implements AutoCloseable {
         if (!Boolean.TRUE.equals(channel.attr(AUTHENTICATED).get())) {
             pendingHandshakes.decrementAndGet();
         }
-        if (session == channel) {
-            session = null;
-            listener.onSessionDown("connection closed");
+        Integer number = channel.attr(CHANNEL).get();
+        if (number == null) {
+            return;
+        }
+        boolean wasCurrent;
+        synchronized (sessions) {
+            wasCurrent = sessions[number] == channel;
+            if (wasCurrent) {
+                sessions[number] = null;
+            }
+        }
+        if (wasCurrent) {
+            if (number == CONTROL) {
+                listener.onSessionDown("connection closed");
+            } else if (dataListener != null) {
+                dataListener.onDataSessionDown();
+            }
         }
     }
+
+    private static final AttributeKey<Integer> CHANNEL = AttributeKey.valueOf("avance.channel");
 
     /**
      * Turns frames into messages for the listener, once the handshake has opened the session.
@@ -247,17 +330,33 @@ public final class PrivateLink implements AutoCloseable {
         @Override
         public void userEventTriggered(ChannelHandlerContext context, Object event) {
             if (event instanceof HandshakeHandler.Established established) {
+                int number = established.channel();
+                if (number == DATA && dataListener == null) {
+                    LOG.log(Level.WARNING, "{0}: the peer opened a data channel, but this node has no volumes", self);
+                    context.close();
+                    return;
+                }
                 context.channel().attr(AUTHENTICATED).set(true);
+                context.channel().attr(CHANNEL).set(number);
                 pendingHandshakes.decrementAndGet();
-                Channel previous = session;
-                session = context.channel();
+                Channel previous;
+                synchronized (sessions) {
+                    previous = sessions[number];
+                    sessions[number] = context.channel();
+                }
                 if (previous != null && previous != context.channel()) {
-                    LOG.log(Level.INFO, "{0}: a new private link session replaces the old one", self);
+                    LOG.log(Level.INFO, "{0}: a new private link {1} session replaces the old one", self,
+                            number == CONTROL ? "control" : "data");
                     previous.close();
                 }
-                LOG.log(Level.INFO, "{0}: private link {1} {2} authenticated (protocol {3})", self,
-                        HandshakeHandler.describe(side), context.channel().remoteAddress(), established.protocol());
-                listener.onSessionUp(established.peerIncarnation());
+                LOG.log(Level.INFO, "{0}: private link {1} {2} {3} authenticated (protocol {4})", self,
+                        number == CONTROL ? "control" : "data", HandshakeHandler.describe(side),
+                        context.channel().remoteAddress(), established.protocol());
+                if (number == CONTROL) {
+                    listener.onSessionUp(established.peerIncarnation());
+                } else {
+                    dataListener.onDataSessionUp();
+                }
             } else {
                 context.fireUserEventTriggered(event);
             }
@@ -266,15 +365,33 @@ public final class PrivateLink implements AutoCloseable {
         @Override
         public void channelRead(ChannelHandlerContext context, Object message) {
             Frame frame = (Frame) message;
+            Integer number = context.channel().attr(CHANNEL).get();
+            if (number != null && number == DATA) {
+                if (session(DATA) == context.channel()) {
+                    dataListener.onDataFrame(frame);
+                } else {
+                    frame.release();
+                }
+                return;
+            }
             Message decoded;
             try {
                 decoded = Messages.decode(frame);
             } finally {
                 frame.release();
             }
-            if (session == context.channel()) {
+            if (session(CONTROL) == context.channel()) {
                 listener.onMessage(decoded);
             }
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext context) {
+            Integer number = context.channel().attr(CHANNEL).get();
+            if (number != null && number == DATA && context.channel().isWritable() && dataListener != null) {
+                dataListener.onDataWritable();
+            }
+            context.fireChannelWritabilityChanged();
         }
 
         @Override
@@ -292,9 +409,11 @@ public final class PrivateLink implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        Channel channel = session;
-        if (channel != null) {
-            channel.close().awaitUninterruptibly();
+        for (int number = 0; number < sessions.length; number++) {
+            Channel channel = session(number);
+            if (channel != null) {
+                channel.close().awaitUninterruptibly();
+            }
         }
         Channel listening = server;
         if (listening != null) {

@@ -2,14 +2,24 @@ package io.avance.core.node;
 
 import io.avance.api.NodeId;
 import io.avance.api.PairRole;
-import io.avance.api.event.PairEvent;
 import io.avance.api.event.PairListener;
 import io.avance.api.failover.FailoverPolicy;
 import io.avance.api.failover.QuorumWitness;
 import io.avance.api.failover.RebootHandler;
 import io.avance.api.failover.VmStatus;
 import io.avance.api.failover.WitnessAnswer;
+import io.avance.api.event.PairEvent;
+import io.avance.api.health.Component;
+import io.avance.api.health.Fault;
+import io.avance.api.health.Severity;
+import io.avance.api.replication.BlockReplicator;
 import io.avance.api.replication.DataState;
+import io.avance.core.config.VolumeConfig;
+import io.avance.core.replication.VolumeManager;
+import io.avance.core.storage.BlockStoreFactory;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.util.concurrent.CompletableFuture;
 import io.avance.core.config.NodeConfig;
 import io.avance.core.config.PublicPath;
 import io.avance.core.failover.DefaultFailoverPolicy;
@@ -99,6 +109,7 @@ public final class AvanceNode implements AutoCloseable {
     private final ExecutorService events;
     private final ExecutorService witnessCalls;
     private final PairAgent agent;
+    private final VolumeManager volumes;
     private final Object lifecycle = new Object();
 
     private EventLoopGroup group;
@@ -127,6 +138,8 @@ public final class AvanceNode implements AutoCloseable {
         this.faults.addListener(this::dispatch);
         HealthMetrics.bind(config.nodeId(), faults, meters);
         listeners.addAll(builder.listeners);
+        this.volumes = new VolumeManager(new VolumeNode(), config.volumeDirectory(), builder.stores,
+                config.resyncRateBytesPerSecond(), clock, wallClock, meters);
     }
 
     /**
@@ -174,6 +187,9 @@ public final class AvanceNode implements AutoCloseable {
                     new DefaultThreadFactory("avance-link-" + config.nodeId(), true), NioIoHandler.newFactory());
             journal.record("system", "start", "node " + config.nodeId() + (config.standalone() ? " (standalone)"
                     : " paired with " + config.peer().get().id()), "starting");
+            for (VolumeConfig volume : config.volumes()) {
+                volumes.open(volume.spec(), volume.path());
+            }
             current = startIncarnation();
             started = true;
         }
@@ -226,6 +242,24 @@ public final class AvanceNode implements AutoCloseable {
     public boolean mayServe() {
         Incarnation incarnation = current;
         return incarnation != null && incarnation.controller.mayServe(clock.nanoTime());
+    }
+
+    /**
+     * This node's replicated volumes.
+     *
+     * @return the replicator (volumes are created and served on the primary)
+     */
+    public BlockReplicator volumes() {
+        return volumes;
+    }
+
+    /**
+     * The engine behind {@link #volumes()}, for the NBD server and tools in this module.
+     *
+     * @return the volume manager
+     */
+    public VolumeManager volumeManager() {
+        return volumes;
     }
 
     /**
@@ -340,7 +374,24 @@ public final class AvanceNode implements AutoCloseable {
                         public void onMessage(Message message) {
                             incarnation.execute(c -> c.onMessage(PairController.PRIVATE_PATH, message, clock.nanoTime()));
                         }
-                    });
+                    }, volumes);
+            PrivateLink link = incarnation.link;
+            volumes.attach(new VolumeManager.DataSender() {
+                @Override
+                public boolean send(ByteBuf frame) {
+                    return link.sendData(frame);
+                }
+
+                @Override
+                public ByteBufAllocator allocator() {
+                    return link.dataAllocator();
+                }
+
+                @Override
+                public boolean writable() {
+                    return link.dataWritable();
+                }
+            });
             // Probe every public network that has a probe address, at the heartbeat interval: the
             // isolation rule needs this node's view of its networks to be current.
             incarnation.networks = new NetworkMonitor(config.publicPaths(), faults,
@@ -417,6 +468,7 @@ public final class AvanceNode implements AutoCloseable {
             if (incarnation != null) {
                 incarnation.close();
             }
+            volumes.close();
             if (journal != null) {
                 journal.record("system", "stop", "node " + config.nodeId(), "stopped");
                 journal.close();
@@ -565,7 +617,8 @@ public final class AvanceNode implements AutoCloseable {
 
         @Override
         public void onRoleChanged(PairRole from, PairRole to, long epoch) {
-            // Serving starts and stops through mayServe(); nothing else runs here yet.
+            // Serving starts and stops through mayServe(); volumes plan their sync again.
+            volumes.roleChanged();
         }
 
         @Override
@@ -575,7 +628,90 @@ public final class AvanceNode implements AutoCloseable {
 
         @Override
         public DataState dataState() {
-            return DataState.UP_TO_DATE;
+            return volumes.dataState();
+        }
+
+        @Override
+        public boolean writesWithoutPeer() {
+            return volumes.degraded();
+        }
+
+        @Override
+        public void onPeerWritesWithoutThisNode(boolean degraded) {
+            volumes.peerDegraded(degraded);
+        }
+
+        @Override
+        public void onPeerSilentTooLong() {
+            volumes.peerSilent();
+        }
+    }
+
+    /**
+     * What the volumes need from the node; it outlives incarnations, so it asks the current one.
+     */
+    private final class VolumeNode implements VolumeManager.Node {
+        @Override
+        public NodeId id() {
+            return config.nodeId();
+        }
+
+        @Override
+        public boolean mayServe() {
+            return AvanceNode.this.mayServe();
+        }
+
+        @Override
+        public boolean primary() {
+            return role() == PairRole.PRIMARY;
+        }
+
+        @Override
+        public boolean paired() {
+            return !config.standalone();
+        }
+
+        @Override
+        public CompletableFuture<Void> announceDegraded() {
+            CompletableFuture<Void> fence = new CompletableFuture<>();
+            Incarnation incarnation = current;
+            if (incarnation == null) {
+                fence.completeExceptionally(new IllegalStateException("the node is not running"));
+                return fence;
+            }
+            agent.execute(() -> {
+                if (current != incarnation) {
+                    fence.completeExceptionally(new IllegalStateException("the node restarted"));
+                    return;
+                }
+                incarnation.controller.announceDegraded(clock.nanoTime()).whenComplete((ignored, error) -> {
+                    if (error != null) {
+                        fence.completeExceptionally(error);
+                    } else {
+                        fence.complete(null);
+                    }
+                });
+            });
+            return fence;
+        }
+
+        @Override
+        public void diskFailed(String volume, String cause) {
+            faults.raise(Fault.of(Component.DISK, "volume:" + volume, Severity.CRITICAL,
+                    "I/O error on the local copy: " + cause));
+        }
+
+        @Override
+        public void publish(PairEvent event) {
+            dispatch(event);
+        }
+
+        @Override
+        public void audit(String action, String detail, String outcome) {
+            AuditJournal open = journal;
+            if (open != null) {
+                open.record("system", action, detail, outcome);
+            }
         }
     }
 
@@ -592,6 +728,7 @@ public final class AvanceNode implements AutoCloseable {
         private RebootHandler rebootHandler;
         private HealthConfig healthConfig = HealthConfig.defaults();
         private final List<PairListener> listeners = new ArrayList<>();
+        private BlockStoreFactory stores = BlockStoreFactory.files();
 
         private Builder(NodeConfig config) {
             this.config = Objects.requireNonNull(config, "config");
@@ -645,6 +782,16 @@ public final class AvanceNode implements AutoCloseable {
         /** @param healthConfig MTBF and trend settings @return this */
         public Builder healthConfig(HealthConfig healthConfig) {
             this.healthConfig = Objects.requireNonNull(healthConfig);
+            return this;
+        }
+
+        /**
+         * @param stores opens the volumes' data (default: files and block devices); tests pass
+         *               stores that fail on command
+         * @return this
+         */
+        public Builder blockStores(BlockStoreFactory stores) {
+            this.stores = Objects.requireNonNull(stores);
             return this;
         }
 

@@ -38,6 +38,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * The protocol logic of one node of a pair.
@@ -122,6 +123,8 @@ public final class PairController {
      */
     private final Deque<Long> successfulSends = new ArrayDeque<>();
     private long peerAckedSendNanos = NEVER;
+    /** The highest of this incarnation's heartbeat seqs the peer has echoed. */
+    private long peerEchoedSeq;
 
     private volatile Message.Heartbeat peerHeartbeat;
     private long peerIncarnation;
@@ -152,10 +155,18 @@ public final class PairController {
     private boolean witnessClaimInFlight;
     private long lastWitnessClaimNanos = NEVER;
 
+    /** The first heartbeat seq that told the peer this node writes without it; 0 while it does not. */
+    private long degradedFromSeq;
+    private final List<DegradedFence> degradedFences = new ArrayList<>();
+    private boolean peerSilenceReported;
+
     private FailoverDecision lastDecision = FailoverDecision.stay("starting");
     private long nowNanos;
 
     private record Pending(long epoch, long sentAtNanos) {
+    }
+
+    private record DegradedFence(CompletableFuture<Void> future, long deadlineNanos) {
     }
 
     /**
@@ -305,12 +316,83 @@ public final class PairController {
         judgePaths(now);
         renewWitnessIfQuiet(now);
         expirePending(now);
+        reportLongSilence(now);
         decide(now, pause);
         if (lastHeartbeatSentNanos == NEVER || now - lastHeartbeatSentNanos >= timings.heartbeatIntervalNanos()) {
             sendHeartbeats(now);
         }
         updateLease(now);
+        releaseDegradedFences(now, false);
         publishStatus();
+    }
+
+    /**
+     * This node, as primary, is about to acknowledge writes its peer's copy lacks: tells the peer
+     * at once (every heartbeat carries the flag from now on) and answers when the peer either knows
+     * its copy is outdated (it echoed a flagged heartbeat) or can no longer take over with it (its
+     * silence rule, {@link #outdateAfterNanos()}, has surely marked it outdated).
+     *
+     * <p>Without this fence a backup that stopped hearing this node could later take over with a
+     * copy missing writes this node acknowledged, once this node had crashed.
+     *
+     * @param now the owner's clock reading
+     * @return completes when the writes may be acknowledged
+     */
+    public CompletableFuture<Void> announceDegraded(long now) {
+        nowNanos = now;
+        CompletableFuture<Void> fence = new CompletableFuture<>();
+        if (peerId.isEmpty() || role != PairRole.PRIMARY) {
+            fence.complete(null);
+            return fence;
+        }
+        // The deadline counts from now: every heartbeat sent from now on carries the flag, so the
+        // last unflagged one the peer can hear is older, and its silence rule fires before this.
+        degradedFences.add(new DegradedFence(fence, now + outdateAfterNanos() + 2 * timings.safetyMarginNanos()));
+        sendHeartbeats(now);
+        releaseDegradedFences(now, false);
+        return fence;
+    }
+
+    /**
+     * How long a backup may stay silent-but-up-to-date: longer than any takeover could take
+     * (the detection maximum, plus the witness lease when there is a witness, plus the margin).
+     */
+    private long outdateAfterNanos() {
+        return timings.detectionMaximumNanos() + (settings.witnessConfigured() ? timings.detectionMinimumNanos() : 0)
+                + timings.safetyMarginNanos();
+    }
+
+    private void releaseDegradedFences(long now, boolean all) {
+        if (degradedFences.isEmpty()) {
+            return;
+        }
+        boolean echoed = degradedFromSeq > 0 && peerEchoedSeq >= degradedFromSeq;
+        for (java.util.Iterator<DegradedFence> it = degradedFences.iterator(); it.hasNext(); ) {
+            DegradedFence fence = it.next();
+            if (all || echoed || now >= fence.deadlineNanos() || role != PairRole.PRIMARY) {
+                it.remove();
+                fence.future().complete(null);
+            }
+        }
+    }
+
+    private void reportLongSilence(long now) {
+        if (role != PairRole.BACKUP || peerSilenceReported || peerId.isEmpty()) {
+            return;
+        }
+        // Raw silence, not the detector's (which restarts after a freeze of this node): what matters
+        // is how long the peer may have been writing without this node hearing of it.
+        long lastHeard = NEVER;
+        for (PathTracker path : paths) {
+            lastHeard = Math.max(lastHeard, path.lastHeardNanos);
+        }
+        long since = lastHeard == NEVER ? now - roleChangedAtNanos : now - lastHeard;
+        if (since >= outdateAfterNanos()) {
+            peerSilenceReported = true;
+            LOG.log(Level.WARNING, "{0}: the primary has been silent for {1} ms; this node's copy may lack writes "
+                    + "it acknowledged since", self, since / 1_000_000);
+            environment.onPeerSilentTooLong();
+        }
     }
 
     /**
@@ -495,6 +577,8 @@ public final class PairController {
         if (role != PairRole.STOPPED) {
             transition(PairRole.STOPPED, reason);
         }
+        // Writes waiting on a fence are failed by the lease check that follows it.
+        releaseDegradedFences(now, true);
         publishStatus();
     }
 
@@ -551,7 +635,9 @@ public final class PairController {
         path.highestSeq = heartbeat.seq();
         path.heard(now);
         path.peerLocalUp = heartbeat.publicNetworksUp();
+        peerSilenceReported = false;
         if (heartbeat.echoIncarnation() == incarnation && heartbeat.echoSeq() > 0) {
+            peerEchoedSeq = Math.max(peerEchoedSeq, heartbeat.echoSeq());
             long sentAt = sendTimeOf(heartbeat.echoSeq());
             if (sentAt != NEVER && sentAt > peerAckedSendNanos) {
                 peerAckedSendNanos = sentAt;
@@ -566,6 +652,10 @@ public final class PairController {
         highestSeqFromPeer = heartbeat.seq();
         Message.Heartbeat previous = peerHeartbeat;
         peerHeartbeat = heartbeat;
+        if (role != PairRole.PRIMARY) {
+            environment.onPeerWritesWithoutThisNode(heartbeat.degraded());
+        }
+        releaseDegradedFences(now, false);
         if (previous == null || previous.role() != heartbeat.role() || previous.epoch() != heartbeat.epoch()) {
             publishPeerChanged("the peer is " + heartbeat.role() + " in epoch " + heartbeat.epoch());
         }
@@ -727,8 +817,14 @@ public final class PairController {
         if (active.size() > Message.Heartbeat.MAX_FAULTS) {
             active = active.subList(0, Message.Heartbeat.MAX_FAULTS);
         }
+        boolean degraded = role == PairRole.PRIMARY && environment.writesWithoutPeer();
+        if (!degraded) {
+            degradedFromSeq = 0;
+        } else if (degradedFromSeq == 0) {
+            degradedFromSeq = next;
+        }
         return new Message.Heartbeat(self, incarnation, next, peerIncarnation, highestSeqFromPeer, epoch,
-                epochPrimary, role, environment.dataState(), maintenance, peerDeclaredDown, networks, active);
+                epochPrimary, role, environment.dataState(), maintenance, peerDeclaredDown, degraded, networks, active);
     }
 
     /**

@@ -122,4 +122,33 @@ public interface PairEnvironment {
      * @return the worst state over all volumes
      */
     DataState dataState();
+
+    /**
+     * Tells whether this node, as primary, has acknowledged writes its peer's copy lacks (it wrote
+     * without the peer). Heartbeats carry the answer, so that the peer knows its copy is outdated.
+     * Environments without replicated volumes keep the default.
+     *
+     * @return true while this node writes without its peer
+     */
+    default boolean writesWithoutPeer() {
+        return false;
+    }
+
+    /**
+     * The newest heartbeat from the primary says whether it writes without this node. Called
+     * before this node's next heartbeat echoes that one: once the primary sees the echo, it may
+     * rely on this node knowing its copy is outdated.
+     *
+     * @param degraded the peer's flag
+     */
+    default void onPeerWritesWithoutThisNode(boolean degraded) {
+    }
+
+    /**
+     * The peer has been silent longer than any takeover by this node could have waited: the peer
+     * may since have acknowledged writes this node's copy lacks, so the copy no longer counts as
+     * up to date.
+     */
+    default void onPeerSilentTooLong() {
+    }
 }

@@ -26,9 +26,46 @@ public enum FrameType {
     /** A node claims or renews an epoch at the quorum witness. */
     WITNESS_CLAIM(0x20, 128),
     /** The quorum witness's answer. */
-    WITNESS_ANSWER(0x21, 128);
+    WITNESS_ANSWER(0x21, 128),
+    /** Data channel: a node describes its copy of a volume (generations, state). */
+    VOLUME_HELLO(0x30, 512),
+    /** Data channel: the primary tells the backup what happens to a volume (its sync decision). */
+    SYNC_PLAN(0x31, 512),
+    /** Data channel: dirty-bitmap words, backup to primary, to merge before a resync. */
+    BITMAP_WORDS(0x32, Limits.DATA),
+    /** Data channel: a replicated write, primary to backup. */
+    WRITE(0x33, Limits.DATA),
+    /** Data channel: a replicated write of zeros or trim. */
+    ZEROES(0x34, 64),
+    /** Data channel: make everything so far durable. */
+    FLUSH(0x35, 32),
+    /** Data channel: the backup applied (or failed to apply) a write, zeroes or flush. */
+    ACK(0x36, 32),
+    /** Data channel: a block run the resync source sends to the target. */
+    RESYNC_DATA(0x37, Limits.DATA),
+    /** Data channel: the target applied a resync run. */
+    RESYNC_ACK(0x38, 32),
+    /** Data channel: the resync is complete; the target adopts the source's generation. */
+    RESYNC_DONE(0x39, 128),
+    /** Data channel: the primary asks for digests of a run of blocks (online verify). */
+    VERIFY_REQUEST(0x3A, 64),
+    /** Data channel: the backup's digests. */
+    VERIFY_DIGESTS(0x3B, 64 + 8 * 4096),
+    /** Data channel: the primary reads from the backup's copy (its own disk failed). */
+    READ_REQUEST(0x3C, 64),
+    /** Data channel: the data read, or an error. */
+    READ_REPLY(0x3D, Limits.DATA);
 
     private static final FrameType[] BY_CODE = new FrameType[256];
+
+    /** Payload bounds shared by several types. */
+    public static final class Limits {
+        /** The largest data payload on the data channel: 4 MiB of data and a small header. */
+        public static final int DATA = (4 << 20) + 64;
+
+        private Limits() {
+        }
+    }
 
     static {
         for (FrameType type : values()) {

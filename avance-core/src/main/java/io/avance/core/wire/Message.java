@@ -149,12 +149,15 @@ public sealed interface Message {
      * @param data             the sender's data state
      * @param maintenance      the sender is in maintenance mode
      * @param peerDeclaredDown the sender has declared the receiver down
+     * @param degraded         the sender is primary and has acknowledged writes that the receiver's
+     *                         copy lacks: the receiver's data is outdated until it resyncs
      * @param publicNetworksUp the sender's own view of each public network, by name
      * @param faults           the sender's active faults (its health score is computed from them)
      */
     record Heartbeat(NodeId sender, long incarnation, long seq, long echoIncarnation, long echoSeq, long epoch,
                      Optional<NodeId> epochPrimary, PairRole role, DataState data, boolean maintenance,
-                     boolean peerDeclaredDown, Map<String, Boolean> publicNetworksUp, List<Fault> faults)
+                     boolean peerDeclaredDown, boolean degraded, Map<String, Boolean> publicNetworksUp,
+                     List<Fault> faults)
             implements Message {
         /** The most faults a heartbeat carries. */
         public static final int MAX_FAULTS = 64;

@@ -78,7 +78,7 @@ public final class Messages {
             w.str8(m.sender().value()).u64(m.incarnation()).u64(m.seq()).u64(m.echoIncarnation()).u64(m.echoSeq())
                     .u64(m.epoch()).str8(m.epochPrimary().map(NodeId::value).orElse(""))
                     .u8(code(ROLES, m.role())).u8(code(DATA_STATES, m.data()))
-                    .u8((m.maintenance() ? 1 : 0) | (m.peerDeclaredDown() ? 2 : 0));
+                    .u8((m.maintenance() ? 1 : 0) | (m.peerDeclaredDown() ? 2 : 0) | (m.degraded() ? 4 : 0));
             w.u8(m.publicNetworksUp().size());
             for (Map.Entry<String, Boolean> network : m.publicNetworksUp().entrySet()) {
                 w.str8(network.getKey()).bool(network.getValue());
@@ -154,6 +154,7 @@ public final class Messages {
                         holder.isEmpty() ? Optional.empty() : Optional.of(nodeId(holder, type)),
                         epoch(r.u64("leaseNanos"), type));
             }
+            default -> throw new ProtocolException(type + " is a data-channel frame, not a control message");
         };
         r.end();
         return message;
@@ -170,7 +171,7 @@ public final class Messages {
         PairRole role = decodeCode(ROLES, r.u8("role"), "role", type);
         DataState data = decodeCode(DATA_STATES, r.u8("data"), "data", type);
         int flags = r.u8("flags");
-        if ((flags & ~3) != 0) {
+        if ((flags & ~7) != 0) {
             throw new ProtocolException(type + ": unknown heartbeat flags " + flags);
         }
         int networks = r.u8("networkCount");
@@ -209,7 +210,7 @@ public final class Messages {
         }
         Optional<NodeId> epochPrimary = primary.isEmpty() ? Optional.empty() : Optional.of(nodeId(primary, type));
         return new Message.Heartbeat(sender, incarnation, seq, echoIncarnation, echoSeq, epoch, epochPrimary, role,
-                data, (flags & 1) != 0, (flags & 2) != 0, up, faults);
+                data, (flags & 1) != 0, (flags & 2) != 0, (flags & 4) != 0, up, faults);
     }
 
     private static long epoch(long value, FrameType type) {

@@ -95,7 +95,7 @@ class PrivateLinkTest {
                              LinkListener listener) {
         return new PrivateLink(NodeId.of(self), NodeId.of(peer), new InetSocketAddress("127.0.0.1", listen),
                 new InetSocketAddress("127.0.0.1", peerPort), new PairingKey(secret), incarnation, HANDSHAKE_TIMEOUT,
-                TimeUnit.MILLISECONDS.toNanos(50), 1 << 20, group, listener);
+                TimeUnit.MILLISECONDS.toNanos(50), 1 << 20, group, listener, null);
     }
 
     @Test

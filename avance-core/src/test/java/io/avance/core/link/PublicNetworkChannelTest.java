@@ -48,7 +48,7 @@ class PublicNetworkChannelTest {
         PublicPath forgerPath = new PublicPath("lan", new InetSocketAddress("127.0.0.1", 0),
                 new InetSocketAddress("127.0.0.1", b), Optional.empty());
         Message.Heartbeat heartbeat = new Message.Heartbeat(NodeId.of("a"), 1, 1, 0, 0, 0, Optional.empty(),
-                PairRole.UNDECIDED, DataState.UP_TO_DATE, false, false, Map.of("lan", true), List.of());
+                PairRole.UNDECIDED, DataState.UP_TO_DATE, false, false, false, Map.of("lan", true), List.of());
         try (PublicNetworkChannel sender = new PublicNetworkChannel(atA, new PairingKey(secret(1)), (n, m) -> { },
                 "a", NanoClock.system());
              PublicNetworkChannel receiver = new PublicNetworkChannel(atB, new PairingKey(secret(1)),

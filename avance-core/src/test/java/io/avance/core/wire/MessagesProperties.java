@@ -56,10 +56,11 @@ class MessagesProperties {
                 (sender, incarnation, seq, echoIncarnation, echoSeq, epoch, primary, role) -> new Object[] {sender,
                     incarnation, seq, echoIncarnation, echoSeq, epoch, primary, role})
                 .flatMap(parts -> Combinators.combine(Arbitraries.of(DataState.class), Arbitraries.of(true, false),
-                        Arbitraries.of(true, false), networks, faultLists).as((data, maintenance, down, up, list) ->
+                        Arbitraries.of(true, false), Arbitraries.of(true, false), networks, faultLists)
+                        .as((data, maintenance, down, degraded, up, list) ->
                         new Message.Heartbeat((NodeId) parts[0], (Long) parts[1], (Long) parts[2], (Long) parts[3],
                                 (Long) parts[4], (Long) parts[5], castOptional(parts[6]), (PairRole) parts[7], data,
-                                maintenance, down, up, list)));
+                                maintenance, down, degraded, up, list)));
     }
 
     @SuppressWarnings("unchecked")

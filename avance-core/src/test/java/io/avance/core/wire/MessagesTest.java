@@ -32,7 +32,7 @@ class MessagesTest {
 
     static Message.Heartbeat heartbeat() {
         return new Message.Heartbeat(NodeId.of("alpha"), 42, 7, 99, 6, 3, Optional.of(NodeId.of("alpha")),
-                PairRole.PRIMARY, DataState.UP_TO_DATE, true, false, Map.of("lan", true, "wan", false),
+                PairRole.PRIMARY, DataState.UP_TO_DATE, true, false, true, Map.of("lan", true, "wan", false),
                 List.of(Fault.of(Component.DISK, "sda", Severity.CRITICAL, "read errors"),
                         Fault.predicted(Component.FAN, "fan2", Severity.MINOR, "slowing down")));
     }
@@ -59,7 +59,7 @@ class MessagesTest {
     void longFaultDescriptionsAreCutAtACharacterBoundary() {
         String description = "é".repeat(200);
         Message.Heartbeat original = new Message.Heartbeat(NodeId.of("a"), 1, 1, 0, 0, 0, Optional.empty(),
-                PairRole.UNDECIDED, DataState.UP_TO_DATE, false, false, Map.of(),
+                PairRole.UNDECIDED, DataState.UP_TO_DATE, false, false, false, Map.of(),
                 List.of(Fault.of(Component.DISK, "sda", Severity.MAJOR, description)));
         Message.Heartbeat decoded = (Message.Heartbeat) roundTrip(original);
         String received = decoded.faults().get(0).description();

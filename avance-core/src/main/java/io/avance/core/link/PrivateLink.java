@@ -197,17 +197,29 @@ public final class PrivateLink implements AutoCloseable {
             frame.release();
             return false;
         }
-        channel.write(frame).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
-        if (!flushScheduled.getAndSet(true)) {
+        // Writes from any thread become event-loop tasks, in order; one flush follows a burst of
+        // them. The flush is queued from the event loop, after the write it must cover.
+        try {
             channel.eventLoop().execute(() -> {
-                flushScheduled.set(false);
-                channel.flush();
+                channel.write(frame).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+                boolean[] flushQueued = channel.attr(FLUSH_QUEUED).get();
+                if (!flushQueued[0]) {
+                    flushQueued[0] = true;
+                    channel.eventLoop().execute(() -> {
+                        flushQueued[0] = false;
+                        channel.flush();
+                    });
+                }
             });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            frame.release();
+            return false;
         }
         return true;
     }
 
-    private final java.util.concurrent.atomic.AtomicBoolean flushScheduled = new java.util.concurrent.atomic.AtomicBoolean();
+    /** Whether a flush is queued on the channel's event loop; touched only there. */
+    private static final AttributeKey<boolean[]> FLUSH_QUEUED = AttributeKey.valueOf("avance.flushQueued");
 
     /**
      * Tells whether the data channel can take more without piling up in memory.
@@ -337,6 +349,7 @@ public final class PrivateLink implements AutoCloseable {
                     return;
                 }
                 context.channel().attr(AUTHENTICATED).set(true);
+                context.channel().attr(FLUSH_QUEUED).set(new boolean[1]);
                 context.channel().attr(CHANNEL).set(number);
                 pendingHandshakes.decrementAndGet();
                 Channel previous;

@@ -103,7 +103,7 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
         LEGAL.put(ReplicationState.CONNECTED, EnumSet.of(ReplicationState.SYNCED, ReplicationState.SYNC_SOURCE,
                 ReplicationState.SYNC_TARGET, ReplicationState.SPLIT_BRAIN, ReplicationState.DEGRADED));
         LEGAL.put(ReplicationState.SYNCED, EnumSet.of(ReplicationState.DEGRADED, ReplicationState.CONNECTED,
-                ReplicationState.SYNC_SOURCE));
+                ReplicationState.SYNC_SOURCE, ReplicationState.SYNC_TARGET));
         LEGAL.put(ReplicationState.SYNC_SOURCE, EnumSet.of(ReplicationState.SYNCED, ReplicationState.DEGRADED,
                 ReplicationState.CONNECTED));
         LEGAL.put(ReplicationState.SYNC_TARGET, EnumSet.of(ReplicationState.SYNCED, ReplicationState.DEGRADED,
@@ -182,6 +182,8 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
     private PeerSession peer;
     private int tag = -1;
     private boolean planned;
+    /** The role the volume last acted on (the node's role can change before the volume hears). */
+    private boolean actingPrimary;
     private Generation peerGeneration;
     private boolean peerConsistent;
     private boolean upToDateHere;
@@ -498,8 +500,14 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
     // ------------------------------------------------------------------------------------------
     // The write path (I/O thread)
 
+    /**
+     * Whether writes go to the peer: this node planned the sync (so it is the primary and the peer
+     * follows its stream). While the peer's dirty bits are on their way the state is still
+     * CONNECTED; writes replicate then too, ahead of the resync in the same stream.
+     */
     private boolean replicating() {
-        return peer != null && planned && (state == ReplicationState.SYNCED || state == ReplicationState.SYNC_SOURCE);
+        return peer != null && planned && host.primary() && (state == ReplicationState.SYNCED
+                || state == ReplicationState.SYNC_SOURCE || state == ReplicationState.CONNECTED);
     }
 
     private void doWrite(long offset, ByteBuf data, boolean fua, CompletableFuture<Void> result) {
@@ -713,11 +721,51 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
         }
     }
 
+    /**
+     * Before an extent leaves the activity log: every completed write in it must be durable (so a
+     * crash cannot lose one that the peer has), and its dirty bits too, including those of resync
+     * runs sent but not yet acknowledged (cleared in memory, not yet on the peer).
+     */
     private void persistExtent(long extent) throws IOException {
         int shift = EXTENT_SHIFT - outOfSync.blockShift();
         long from = extent << shift;
         long to = Math.min(outOfSync.blocks(), (extent + 1) << shift);
-        bitmapFile.write(from, to);
+        if (!localFailed) {
+            store.sync();
+        }
+        List<long[]> borrowed = new ArrayList<>();
+        for (Map.Entry<Long, Long> run : inFlightResync.entrySet()) {
+            long first = Math.max(from, run.getKey() / blockSize);
+            long end = Math.min(to, (run.getKey() + run.getValue() + blockSize - 1) / blockSize);
+            for (long block = first; block < end; block++) {
+                if (!outOfSync.get(block)) {
+                    outOfSync.set(block, block + 1);
+                    borrowed.add(new long[] {block});
+                }
+            }
+        }
+        try {
+            bitmapFile.write(from, to);
+        } finally {
+            for (long[] block : borrowed) {
+                outOfSync.clear(block[0], block[0] + 1);
+            }
+        }
+    }
+
+    /** A write on the backup's copy joins the activity log first, as the primary's writes do. */
+    private boolean logApplied(long offset, long length) {
+        if (length <= 0) {
+            return true;
+        }
+        try {
+            activityLog.ensure(offset >>> EXTENT_SHIFT, (offset + length - 1) >>> EXTENT_SHIFT, busyExtents.keySet(),
+                    this::persistExtent);
+            return true;
+        } catch (IOException e) {
+            failLocal("activity log: " + e.getMessage());
+            return false;
+        }
     }
 
     private void doFlush(CompletableFuture<Void> result) {
@@ -801,30 +849,43 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
             peer = session;
             planned = false;
             tag = -1;
+            actingPrimary = host.primary();
             transition(ReplicationState.CONNECTED, "the data channel to the peer is up");
-            sendHello();
+            if (actingPrimary) {
+                // Only the primary opens the exchange; the backup describes its copy in reply.
+                sendHello();
+            }
         });
     }
 
     /**
-     * This node's role changed while connected: plan again. Called on any thread.
+     * This node's role changed. Becoming or ceasing to be the primary starts a new plan with the
+     * peer (the new primary asks for the backup's description). Called on any thread.
      */
     void roleChanged() {
         io.execute(() -> {
-            if (!host.primary()) {
-                upToDateHere &= state == ReplicationState.SYNCED;
-            } else {
+            boolean primaryNow = host.primary();
+            if (primaryNow || actingPrimary) {
+                // A primary's copy holds every write it acknowledged, also as it steps down; from
+                // then on the new primary's degraded flag (or its silence) outdates it.
                 upToDateHere = true;
                 outdated = false;
             }
             refreshDataState();
+            if (primaryNow == actingPrimary) {
+                return;
+            }
+            actingPrimary = primaryNow;
             if (peer != null) {
                 planned = false;
                 abandonResync();
                 if (state != ReplicationState.CONNECTED) {
-                    transition(ReplicationState.CONNECTED, "roles changed; planning again");
+                    transition(ReplicationState.CONNECTED, primaryNow ? "this node became primary; planning the sync"
+                            : "this node is no longer primary; waiting for the new primary's plan");
                 }
-                sendHello();
+                if (primaryNow) {
+                    sendHello();
+                }
             }
         });
     }
@@ -990,7 +1051,18 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
         peerGeneration = generation;
         peerConsistent = (flags & 1) != 0 && (flags & 2) == 0;
         boolean peerPrimary = (flags & 4) != 0;
-        if (!host.primary() || peerPrimary) {
+        if (!host.primary()) {
+            if (peerPrimary) {
+                // The primary asks for this copy's description to plan from.
+                sendHello();
+            }
+            return;
+        }
+        if (peerPrimary) {
+            LOG.log(Level.WARNING, "volume {0}: the peer says it is primary too; not planning", spec.name());
+            return;
+        }
+        if (planned) {
             return;
         }
         if (size != spec.sizeBytes() || peerBlock != blockSize) {
@@ -1002,6 +1074,11 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
         SyncDecision decision = localFailed ? SyncDecision.IN_SYNC : SyncDecision.decide(meta.generation(), generation);
         if (!peerConsistent && (decision == SyncDecision.IN_SYNC)) {
             decision = SyncDecision.BITMAP;
+        }
+        if (decision == SyncDecision.IN_SYNC && meta.generation().current() == Generation.ZERO) {
+            // Two empty copies: give the pair a generation of its own, so that a blank replacement
+            // disk (generation ZERO) is never taken for a copy in sync with written data.
+            writeMeta(meta.withGeneration(new Generation(RANDOM.nextLong() | 1, 0, meta.generation().history())));
         }
         tag = localTag;
         planned = true;
@@ -1119,8 +1196,8 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
         if (offset < 0 || offset + in.readableBytes() > spec.sizeBytes()) {
             throw new ProtocolException("write beyond the volume");
         }
-        boolean ok = true;
-        if (!localFailed) {
+        boolean ok = logApplied(offset, in.readableBytes());
+        if (ok && !localFailed) {
             try {
                 store.write(offset, in.nioBuffer());
                 if ((flags & DataCodec.FUA) != 0 && seq != 0) {
@@ -1145,7 +1222,10 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
         long offset = in.readLong();
         long length = in.readLong();
         int flags = in.readUnsignedByte();
-        boolean ok = !localFailed;
+        if (offset < 0 || length < 0 || offset + length > spec.sizeBytes()) {
+            throw new ProtocolException("zeroes beyond the volume");
+        }
+        boolean ok = !localFailed && logApplied(offset, length);
         if (ok) {
             try {
                 store.writeZeroes(offset, length);
@@ -1372,9 +1452,10 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
         } else {
             length = in.readableBytes();
         }
-        if (offset < 0 || offset + length > spec.sizeBytes()) {
+        if (offset < 0 || length < 0 || offset + length > spec.sizeBytes()) {
             throw new ProtocolException("resync run beyond the volume");
         }
+        ok = ok && logApplied(offset, length);
         if (ok) {
             try {
                 if (zero) {
@@ -1800,6 +1881,7 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
                             "volume " + spec.name() + " is closing"));
                 }
                 pending.clear();
+                abandonResync();
                 if (!localFailed) {
                     store.sync();
                     bitmapFile.writeAll();

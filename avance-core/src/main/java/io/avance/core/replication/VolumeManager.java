@@ -155,6 +155,7 @@ public final class VolumeManager implements BlockReplicator, DataLinkListener, A
         }
         int tag = volumes.size() + 1;
         try {
+            java.nio.file.Files.createDirectories(directory);
             Path data = path.orElse(directory.resolve(spec.name() + ".img"));
             ReplicatedVolume volume = new ReplicatedVolume(spec, directory, stores.open(data, spec.sizeBytes()),
                     new VolumeHost(), reads, tag);
@@ -226,6 +227,11 @@ public final class VolumeManager implements BlockReplicator, DataLinkListener, A
         DataSender current = sender;
         if (current == null) {
             return;
+        }
+        if (sessionUp) {
+            // A new connection replaced the old one without a close being reported first: whatever
+            // the old one carried unacknowledged must be treated as lost.
+            onDataSessionDown();
         }
         sessionUp = true;
         peerTags.clear();
@@ -427,29 +433,6 @@ public final class VolumeManager implements BlockReplicator, DataLinkListener, A
             Thread.currentThread().interrupt();
             throw new VolumeException(VolumeException.Reason.IO_ERROR, "interrupted", e);
         }
-    }
-
-    /**
-     * Waits until every volume is in a state, for tests and tools.
-     *
-     * @param state   the state
-     * @param timeout the longest wait, in milliseconds
-     * @return true if reached
-     * @throws InterruptedException if interrupted
-     */
-    public boolean awaitAll(ReplicationState state, long timeout) throws InterruptedException {
-        long deadline = clock.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeout);
-        while (clock.nanoTime() < deadline) {
-            boolean all = true;
-            for (ReplicatedVolume volume : volumes.values()) {
-                all &= volume.state() == state;
-            }
-            if (all) {
-                return true;
-            }
-            Thread.sleep(10);
-        }
-        return false;
     }
 
     @Override

@@ -1,0 +1,357 @@
+package io.avance.testkit.replication;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.avance.api.NodeId;
+import io.avance.api.replication.DataState;
+import io.avance.api.replication.ReplicationState;
+import io.avance.api.replication.VerifyReport;
+import io.avance.api.replication.Volume;
+import io.avance.api.replication.VolumeException;
+import io.avance.api.replication.VolumeSpec;
+import io.avance.core.replication.ReplicatedVolume;
+import io.avance.core.storage.BlockStoreFactory;
+import io.avance.testkit.storage.FailingBlockStores;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Random;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Replication between two volume managers on a real private link (loopback TCP), on real files.
+ * The roles are set by the test; the failover engine is not involved.
+ */
+class ReplicationTest {
+
+    private static final Duration LIMIT = Duration.ofSeconds(30);
+    private static final long MIB = 1 << 20;
+
+    @TempDir
+    Path directory;
+
+    @Test
+    void aWriteCompletesOnlyOnceTheBackupHasItAndConcurrentOverlappingWritesEndTheSameOnBoth() throws Exception {
+        try (ReplicaPair pair = new ReplicaPair(directory)) {
+            Volume volume = startSynced(pair, VolumeSpec.of("v", 64 * MIB));
+            Random random = new Random(1);
+            // One at a time: when a write completes, the backup's file already holds it.
+            for (int i = 0; i < 200; i++) {
+                long offset = random.nextInt((int) (64 * MIB - 256 * 1024));
+                byte[] data = bytes(random, 1 + random.nextInt(256 * 1024));
+                volume.write(offset, ByteBuffer.wrap(data), false).toCompletableFuture().get(30, TimeUnit.SECONDS);
+                assertArrayEquals(data, readFile(file(pair.b(), "v"), offset, data.length),
+                        "write " + i + " at " + offset + " completed before the backup had it");
+            }
+            // Many at once, overlapping in a small hot region: both copies end the same.
+            List<CompletableFuture<Void>> writes = new ArrayList<>();
+            for (int i = 0; i < 2000; i++) {
+                long offset = random.nextInt(4 << 20);
+                writes.add(volume.write(offset, ByteBuffer.wrap(bytes(random, 1 + random.nextInt(64 * 1024))),
+                        random.nextInt(10) == 0).toCompletableFuture());
+            }
+            CompletableFuture.allOf(writes.toArray(new CompletableFuture[0])).get(60, TimeUnit.SECONDS);
+            volume.flush().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            assertEquals(sha256(file(pair.a(), "v")), sha256(file(pair.b(), "v")));
+            assertEquals(ReplicationState.SYNCED, volume.status().state());
+            assertEquals(0, volume.status().dirtyBytes());
+        }
+    }
+
+    @Test
+    void zeroesAndTrimsReplicateAndReadAsZeros() throws Exception {
+        try (ReplicaPair pair = new ReplicaPair(directory)) {
+            Volume volume = startSynced(pair, VolumeSpec.of("v", 16 * MIB));
+            Random random = new Random(2);
+            volume.write(0, ByteBuffer.wrap(bytes(random, (int) (8 * MIB))), false).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            volume.writeZeroes(4096, 100_000, true).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            volume.trim(MIB, 3 * MIB).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            ByteBuffer back = ByteBuffer.allocate(100_000);
+            volume.read(4096, back).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            assertArrayEquals(new byte[100_000], back.array());
+            assertArrayEquals(new byte[(int) (3 * MIB)], readFile(file(pair.b(), "v"), MIB, (int) (3 * MIB)));
+            assertEquals(sha256(file(pair.a(), "v")), sha256(file(pair.b(), "v")));
+        }
+    }
+
+    @Test
+    void whileTheBackupIsAwayOnlyTheChangedBlocksAreResentWhenItReturns() throws Exception {
+        try (ReplicaPair pair = new ReplicaPair(directory)) {
+            Volume volume = startSynced(pair, VolumeSpec.of("v", 256 * MIB));
+            Random random = new Random(3);
+            volume.write(0, ByteBuffer.wrap(bytes(random, (int) (32 * MIB))), false).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            pair.disconnect();
+            pair.await(() -> volume.status().state() == ReplicationState.DEGRADED, LIMIT,
+                    () -> "the primary never noticed the backup left: " + volume.status());
+            TreeSet<Long> blocks = new TreeSet<>();
+            for (int i = 0; i < 500; i++) {
+                long block = random.nextInt((int) (256 * MIB / 4096));
+                blocks.add(block);
+                volume.write(block * 4096, ByteBuffer.wrap(bytes(random, 4096)), false).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            }
+            long dirty = blocks.size() * 4096L;
+            assertEquals(dirty, volume.status().dirtyBytes());
+            assertEquals(1, pair.a().fenceRequests(), "the first write without the peer announces it, once");
+            pair.connect();
+            awaitSynced(pair, "v");
+            ReplicatedVolume source = pair.a().volumes().volume("v").orElseThrow();
+            ReplicatedVolume target = pair.b().volumes().volume("v").orElseThrow();
+            assertEquals(dirty, target.resyncBytesReceived(), "the backup received exactly the changed blocks");
+            assertTrue(source.resyncBytesSent() <= dirty * 105 / 100, "sent " + source.resyncBytesSent()
+                    + " bytes for " + dirty + " dirty");
+            assertEquals(sha256(file(pair.a(), "v")), sha256(file(pair.b(), "v")));
+            assertEquals(DataState.UP_TO_DATE, target.dataState());
+        }
+    }
+
+    @Test
+    void aResyncThatRunsWhileTheApplicationWritesEndsWithIdenticalCopies() throws Exception {
+        try (ReplicaPair pair = new ReplicaPair(directory, BlockStoreFactory.files(), BlockStoreFactory.files(),
+                16 * MIB)) {
+            Volume volume = startSynced(pair, VolumeSpec.of("v", 64 * MIB));
+            Random random = new Random(4);
+            pair.disconnect();
+            pair.await(() -> volume.status().state() == ReplicationState.DEGRADED, LIMIT,
+                    () -> "never degraded: " + volume.status());
+            volume.write(0, ByteBuffer.wrap(bytes(random, (int) (24 * MIB))), false).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            pair.connect();
+            pair.await(() -> volume.status().state() == ReplicationState.SYNC_SOURCE, LIMIT,
+                    () -> "the resync never started: " + volume.status());
+            // The resync is limited to 16 MiB/s, so it takes over a second: write all through it.
+            List<CompletableFuture<Void>> writes = new ArrayList<>();
+            while (volume.status().state() == ReplicationState.SYNC_SOURCE) {
+                long offset = random.nextInt((int) (32 * MIB));
+                writes.add(volume.write(offset, ByteBuffer.wrap(bytes(random, 1 + random.nextInt(32 * 1024))), false)
+                        .toCompletableFuture());
+                if (writes.size() % 32 == 0) {
+                    CompletableFuture.allOf(writes.toArray(new CompletableFuture[0])).get(30, TimeUnit.SECONDS);
+                }
+            }
+            CompletableFuture.allOf(writes.toArray(new CompletableFuture[0])).get(30, TimeUnit.SECONDS);
+            assertTrue(writes.size() > 100, "only " + writes.size() + " writes ran during the resync");
+            awaitSynced(pair, "v");
+            assertEquals(sha256(file(pair.a(), "v")), sha256(file(pair.b(), "v")));
+            assertTrue(pair.a().events().stream().anyMatch(e -> e instanceof io.avance.api.event.ResyncProgressed),
+                    "resync progress was published");
+        }
+    }
+
+    @Test
+    void splitBrainIsReportedAndNothingIsDiscardedUntilTheOperatorChooses() throws Exception {
+        try (ReplicaPair pair = new ReplicaPair(directory)) {
+            Volume onA = startSynced(pair, VolumeSpec.of("v", 16 * MIB));
+            Random random = new Random(5);
+            onA.write(0, ByteBuffer.wrap(bytes(random, (int) MIB)), false).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            pair.disconnect();
+            byte[] fromA = bytes(random, 4096);
+            onA.write(8 * 4096, ByteBuffer.wrap(fromA), false).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            // The pair splits: b takes over without hearing of a's write.
+            pair.a().setPrimary(false);
+            pair.b().setPrimary(true);
+            Volume onB = pair.b().volumes().open("v");
+            byte[] fromB = bytes(random, 4096);
+            onB.write(100 * 4096, ByteBuffer.wrap(fromB), false).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            pair.connect();
+            pair.await(() -> onB.status().state() == ReplicationState.SPLIT_BRAIN
+                            && pair.a().volumes().volume("v").orElseThrow().state() == ReplicationState.SPLIT_BRAIN,
+                    LIMIT, () -> "split brain not reported: a " + pair.a().volumes().volumes() + " b " + onB.status());
+            // Each copy keeps its own change; the primary keeps serving.
+            assertArrayEquals(fromA, readFile(file(pair.a(), "v"), 8 * 4096, 4096));
+            assertArrayEquals(fromB, readFile(file(pair.b(), "v"), 100 * 4096, 4096));
+            assertFalse(java.util.Arrays.equals(fromB, readFile(file(pair.a(), "v"), 100 * 4096, 4096)));
+            onB.write(200 * 4096, ByteBuffer.wrap(bytes(random, 4096)), false).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            assertTrue(pair.b().events().stream().anyMatch(e -> e instanceof io.avance.api.event.VolumeStateChanged c
+                    && c.to() == ReplicationState.SPLIT_BRAIN));
+
+            VolumeException refused = assertThrows(VolumeException.class,
+                    () -> pair.b().volumes().resolveSplitBrain("v", NodeId.of("b")));
+            assertTrue(refused.getMessage().contains("switchover"), refused.getMessage());
+            pair.b().volumes().resolveSplitBrain("v", NodeId.of("a"));
+            awaitSynced(pair, "v");
+            assertEquals(sha256(file(pair.b(), "v")), sha256(file(pair.a(), "v")));
+            assertArrayEquals(fromB, readFile(file(pair.a(), "v"), 100 * 4096, 4096));
+        }
+    }
+
+    @Test
+    void onlineVerifyFindsTheBlocksThatDifferAndCanRepairThem() throws Exception {
+        try (ReplicaPair pair = new ReplicaPair(directory)) {
+            Volume volume = startSynced(pair, VolumeSpec.of("v", 32 * MIB));
+            Random random = new Random(6);
+            volume.write(0, ByteBuffer.wrap(bytes(random, (int) (8 * MIB))), false).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            volume.flush().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            // Silent corruption of the backup's copy, behind the engine's back.
+            try (FileChannel channel = FileChannel.open(file(pair.b(), "v"), StandardOpenOption.WRITE)) {
+                channel.write(ByteBuffer.wrap(new byte[] {1, 2, 3}), 5 * 4096 + 17);
+                channel.write(ByteBuffer.wrap(new byte[] {9}), 3000L * 4096);
+                channel.force(false);
+            }
+            VerifyReport report = pair.a().volumes().verify("v", false).toCompletableFuture().get(60, TimeUnit.SECONDS);
+            assertEquals(List.of(5L, 3000L), report.mismatchedBlocks());
+            assertEquals(32 * MIB / 4096, report.blocksCompared());
+            assertFalse(sha256(file(pair.a(), "v")).equals(sha256(file(pair.b(), "v"))));
+
+            VerifyReport repair = pair.a().volumes().verify("v", true).toCompletableFuture().get(60, TimeUnit.SECONDS);
+            assertEquals(2, repair.mismatchCount());
+            awaitSynced(pair, "v");
+            assertEquals(sha256(file(pair.a(), "v")), sha256(file(pair.b(), "v")));
+            VerifyReport clean = pair.a().volumes().verify("v", false).toCompletableFuture().get(60, TimeUnit.SECONDS);
+            assertEquals(0, clean.mismatchCount());
+        }
+    }
+
+    @Test
+    void whenThePrimaryDiskFailsItsVolumeIsServedFromTheBackupsCopy() throws Exception {
+        FailingBlockStores storesA = new FailingBlockStores(BlockStoreFactory.files());
+        try (ReplicaPair pair = new ReplicaPair(directory, storesA, BlockStoreFactory.files(), 0)) {
+            Volume volume = startSynced(pair, VolumeSpec.of("v", 16 * MIB));
+            Random random = new Random(7);
+            byte[] before = bytes(random, (int) MIB);
+            volume.write(0, ByteBuffer.wrap(before), false).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            storesA.fail("v");
+            ByteBuffer read = ByteBuffer.allocate((int) MIB);
+            volume.read(0, read).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            assertArrayEquals(before, read.array(), "the read came from the backup's copy");
+            byte[] after = bytes(random, 8192);
+            volume.write(2 * MIB, ByteBuffer.wrap(after), true).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            volume.flush().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            assertArrayEquals(after, readFile(file(pair.b(), "v"), 2 * MIB, 8192));
+            ByteBuffer again = ByteBuffer.allocate(8192);
+            volume.read(2 * MIB, again).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            assertArrayEquals(after, again.array());
+            assertEquals(DataState.FAILED, pair.a().volumes().dataState());
+            assertFalse(pair.a().diskFailures().isEmpty(), "the node was told, to start a graceful failover");
+
+            // With the backup gone too, the volume fails cleanly rather than hanging.
+            pair.disconnect();
+            ExecutionException failed = assertThrows(ExecutionException.class,
+                    () -> volume.read(0, ByteBuffer.allocate(4096)).toCompletableFuture().get(30, TimeUnit.SECONDS));
+            assertTrue(failed.getCause() instanceof VolumeException, failed.toString());
+        }
+    }
+
+    @Test
+    void aStandaloneNodeTracksEveryWriteForThePeerThatJoinsLater() throws Exception {
+        try (ReplicaPair pair = new ReplicaPair(directory)) {
+            pair.a().setPrimary(true);
+            Volume volume = pair.a().volumes().create(VolumeSpec.of("v", 64 * MIB));
+            Random random = new Random(8);
+            volume.write(3 * MIB, ByteBuffer.wrap(bytes(random, (int) MIB)), false).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            volume.write(40 * MIB, ByteBuffer.wrap(bytes(random, 4096)), false).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            assertEquals(MIB + 4096, volume.status().dirtyBytes());
+            // The peer's first contact creates its replica and resends only what was written.
+            pair.connect();
+            awaitSynced(pair, "v");
+            assertEquals(MIB + 4096, pair.b().volumes().volume("v").orElseThrow().resyncBytesReceived());
+            assertEquals(sha256(file(pair.a(), "v")), sha256(file(pair.b(), "v")));
+        }
+    }
+
+    @Test
+    void aBlankReplacementDiskIsResyncedInFullNotTakenAsInSync() throws Exception {
+        try (ReplicaPair pair = new ReplicaPair(directory)) {
+            VolumeSpec spec = VolumeSpec.of("v", 8 * MIB);
+            Volume volume = startSynced(pair, spec);
+            volume.write(MIB, ByteBuffer.wrap(bytes(new Random(9), (int) MIB)), false).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            // The backup's disk is replaced: its directory is wiped and it starts again, empty.
+            pair.b().restart(List.of());
+            pair.disconnect();
+            try (var files = Files.list(pair.b().directory())) {
+                for (Path path : files.toList()) {
+                    Files.delete(path);
+                }
+            }
+            pair.b().restart(List.of());
+            pair.connect();
+            awaitSynced(pair, "v");
+            assertEquals(sha256(file(pair.a(), "v")), sha256(file(pair.b(), "v")));
+        }
+    }
+
+    @Test
+    void theBackupRefusesClientIoAndACleanRestartNeedsNoResync() throws Exception {
+        try (ReplicaPair pair = new ReplicaPair(directory)) {
+            VolumeSpec spec = VolumeSpec.of("v", 8 * MIB);
+            startSynced(pair, spec);
+            Volume replica = pair.b().volumes().open("v");
+            ExecutionException refused = assertThrows(ExecutionException.class,
+                    () -> replica.write(0, ByteBuffer.allocate(512), false).toCompletableFuture().get(30, TimeUnit.SECONDS));
+            assertEquals(VolumeException.Reason.NOT_SERVING, ((VolumeException) refused.getCause()).reason());
+            pair.b().restart(List.of(spec));
+            awaitSynced(pair, "v");
+            assertEquals(0, pair.a().volumes().volume("v").orElseThrow().resyncBytesSent());
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+
+    private static Volume startSynced(ReplicaPair pair, VolumeSpec spec) throws InterruptedException {
+        pair.a().setPrimary(true);
+        Volume volume = pair.a().volumes().create(spec);
+        pair.connect();
+        awaitSynced(pair, spec.name());
+        return volume;
+    }
+
+    private static void awaitSynced(ReplicaPair pair, String name) throws InterruptedException {
+        pair.await(() -> state(pair.a(), name) == ReplicationState.SYNCED
+                        && state(pair.b(), name) == ReplicationState.SYNCED, LIMIT,
+                () -> "not in sync: a " + pair.a().volumes().volumes() + ", b " + pair.b().volumes().volumes());
+    }
+
+    private static ReplicationState state(ReplicaPair.Side side, String name) {
+        return side.volumes().volume(name).map(ReplicatedVolume::state).orElse(null);
+    }
+
+    private static Path file(ReplicaPair.Side side, String name) {
+        return side.directory().resolve(name + ".img");
+    }
+
+    private static byte[] bytes(Random random, int length) {
+        byte[] data = new byte[length];
+        random.nextBytes(data);
+        return data;
+    }
+
+    private static byte[] readFile(Path file, long offset, int length) throws IOException {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer buffer = ByteBuffer.allocate(length);
+            while (buffer.hasRemaining()) {
+                if (channel.read(buffer, offset + buffer.position()) < 0) {
+                    break;
+                }
+            }
+            return buffer.array();
+        }
+    }
+
+    static String sha256(Path file) throws Exception {
+        MessageDigest digest = MessageDigest.getInstance("SHA-256");
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer buffer = ByteBuffer.allocateDirect(1 << 20);
+            while (channel.read(buffer) > 0) {
+                buffer.flip();
+                digest.update(buffer);
+                buffer.clear();
+            }
+        }
+        return HexFormat.of().formatHex(digest.digest());
+    }
+}

@@ -15,6 +15,9 @@ import io.avance.api.health.Severity;
 import io.avance.api.replication.BlockReplicator;
 import io.avance.api.replication.DataState;
 import io.avance.core.config.VolumeConfig;
+import io.avance.core.nbd.NbdExports;
+import io.avance.core.nbd.NbdServer;
+import io.avance.core.replication.ReplicatedVolume;
 import io.avance.core.replication.VolumeManager;
 import io.avance.core.storage.BlockStoreFactory;
 import io.netty.buffer.ByteBuf;
@@ -116,6 +119,7 @@ public final class AvanceNode implements AutoCloseable {
     private AuditJournal journal;
     private FileChannel lockChannel;
     private FileLock lock;
+    private NbdServer nbd;
     private volatile Incarnation current;
     private volatile boolean started;
     private volatile boolean closed;
@@ -190,6 +194,14 @@ public final class AvanceNode implements AutoCloseable {
             for (VolumeConfig volume : config.volumes()) {
                 volumes.open(volume.spec(), volume.path());
             }
+            if (config.nbdListen().isPresent()) {
+                nbd = new NbdServer(config.nbdListen().get(), new NodeExports(), meters, config.nodeId().value());
+                try {
+                    nbd.start();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
             current = startIncarnation();
             started = true;
         }
@@ -260,6 +272,16 @@ public final class AvanceNode implements AutoCloseable {
      */
     public VolumeManager volumeManager() {
         return volumes;
+    }
+
+    /**
+     * Where the NBD server listens (useful when configured with port 0).
+     *
+     * @return the bound address, or empty without {@code nbd.listen} or before start
+     */
+    public Optional<InetSocketAddress> nbdAddress() {
+        NbdServer server = nbd;
+        return server == null ? Optional.empty() : Optional.of(server.localAddress());
     }
 
     /**
@@ -465,6 +487,9 @@ public final class AvanceNode implements AutoCloseable {
                 agent.execute(() -> incarnation.controller.stop("node stopped", clock.nanoTime()));
             }
             agent.close();
+            if (nbd != null) {
+                nbd.close();
+            }
             if (incarnation != null) {
                 incarnation.close();
             }
@@ -619,6 +644,9 @@ public final class AvanceNode implements AutoCloseable {
         public void onRoleChanged(PairRole from, PairRole to, long epoch) {
             // Serving starts and stops through mayServe(); volumes plan their sync again.
             volumes.roleChanged();
+            if (from == PairRole.PRIMARY && nbd != null) {
+                nbd.disconnectAll("this node is no longer primary (" + to + " in epoch " + epoch + ")");
+            }
         }
 
         @Override
@@ -648,6 +676,40 @@ public final class AvanceNode implements AutoCloseable {
     }
 
     /**
+     * What the NBD server serves: the volumes, while this node is primary.
+     */
+    private final class NodeExports implements NbdExports {
+        @Override
+        public List<String> names() {
+            List<String> names = new ArrayList<>();
+            for (ReplicatedVolume volume : volumes.all()) {
+                names.add(volume.name());
+            }
+            return names;
+        }
+
+        @Override
+        public Optional<ReplicatedVolume> volume(String name) {
+            return volumes.volume(name);
+        }
+
+        @Override
+        public boolean mayServe() {
+            return AvanceNode.this.mayServe();
+        }
+
+        @Override
+        public String notServingReason() {
+            Optional<PairStatus> status = status();
+            String role = status.map(s -> s.role().name().toLowerCase(java.util.Locale.ROOT)).orElse("starting");
+            Optional<NodeId> primary = status.flatMap(PairStatus::epochPrimary)
+                    .filter(id -> !id.equals(config.nodeId()));
+            return "node " + config.nodeId() + " is " + role + " and does not serve volumes"
+                    + primary.map(id -> "; connect to the primary, node " + id).orElse("");
+        }
+    }
+
+    /**
      * What the volumes need from the node; it outlives incarnations, so it asks the current one.
      */
     private final class VolumeNode implements VolumeManager.Node {
@@ -663,7 +725,9 @@ public final class AvanceNode implements AutoCloseable {
 
         @Override
         public boolean primary() {
-            return role() == PairRole.PRIMARY;
+            // The live role: volumes act on a role change from inside it, before status is published.
+            Incarnation incarnation = current;
+            return incarnation != null && incarnation.controller.liveRole() == PairRole.PRIMARY;
         }
 
         @Override

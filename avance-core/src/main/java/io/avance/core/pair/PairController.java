@@ -259,6 +259,16 @@ public final class PairController {
     }
 
     /**
+     * This node's role as of the last change, before the status that reports it is published:
+     * what code called back from a role change ({@link PairEnvironment#onRoleChanged}) must see.
+     *
+     * @return the role
+     */
+    public PairRole liveRole() {
+        return role;
+    }
+
+    /**
      * The status as of the end of the last duty cycle or event.
      *
      * @return an immutable status

@@ -219,6 +219,38 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
     }
 
     /**
+     * The volume's I/O thread. A task that throws is a bug: it is logged, never swallowed (a
+     * scheduled executor would otherwise keep the exception in a future nobody reads).
+     */
+    private static final class LoggingExecutor extends ScheduledThreadPoolExecutor {
+        private final String volume;
+
+        LoggingExecutor(String volume) {
+            super(1, new DefaultThreadFactory("avance-volume-" + volume, true));
+            this.volume = volume;
+        }
+
+        @Override
+        protected void afterExecute(Runnable task, Throwable thrown) {
+            super.afterExecute(task, thrown);
+            Throwable failure = thrown;
+            if (failure == null && task instanceof java.util.concurrent.Future<?> future && future.isDone()
+                    && !future.isCancelled()) {
+                try {
+                    future.get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    failure = e.getCause();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            if (failure != null) {
+                LOG.log(Level.ERROR, "volume " + volume + ": a task on its I/O thread failed", failure);
+            }
+        }
+    }
+
+    /**
      * Opens a volume's copy on this node, creating it if needed, and recovers after a crash.
      *
      * @param spec      the volume
@@ -268,7 +300,7 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
         // A copy that was tracking writes without its peer still holds writes the peer lacks.
         this.degradedFenceStarted = meta.generation().bitmap() != Generation.ZERO;
         this.dirtyBytes = outOfSync.dirtyBytes();
-        this.io = new ScheduledThreadPoolExecutor(1, new DefaultThreadFactory("avance-volume-" + spec.name(), true));
+        this.io = new LoggingExecutor(spec.name());
         this.io.setRemoveOnCancelPolicy(true);
         refreshDataState();
     }

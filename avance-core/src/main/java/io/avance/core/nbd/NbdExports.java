@@ -1,0 +1,40 @@
+package io.avance.core.nbd;
+
+import io.avance.core.replication.ReplicatedVolume;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What the NBD server serves: the node's volumes, and whether the node may serve them now.
+ */
+public interface NbdExports {
+
+    /**
+     * The export names: one per volume.
+     *
+     * @return the names, sorted
+     */
+    List<String> names();
+
+    /**
+     * A volume by export name.
+     *
+     * @param name the export name
+     * @return the volume, or empty if there is none by that name
+     */
+    Optional<ReplicatedVolume> volume(String name);
+
+    /**
+     * Tells whether this node may serve its volumes now (it is the primary and holds its lease).
+     *
+     * @return true if it may
+     */
+    boolean mayServe();
+
+    /**
+     * Why this node does not serve, for a client that reached the wrong node.
+     *
+     * @return a sentence naming this node's role and, if known, the primary to connect to
+     */
+    String notServingReason();
+}

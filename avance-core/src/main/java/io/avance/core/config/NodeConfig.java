@@ -420,9 +420,11 @@ public final class NodeConfig {
                 throw new ConfigException("link.reconnect-interval", ConfigValues.formatNanos(reconnectIntervalNanos),
                         "must be positive");
             }
-            if (maxFrameBytes < 64 * 1024 || maxFrameBytes > 64 << 20) {
+            // The data channel carries replicated writes of up to 4 MiB in one frame.
+            int minimumFrame = io.avance.core.wire.FrameType.Limits.DATA + io.avance.core.wire.FrameFormat.HEADER_BYTES;
+            if (maxFrameBytes < minimumFrame || maxFrameBytes > 64 << 20) {
                 throw new ConfigException("link.max-frame-size", String.valueOf(maxFrameBytes),
-                        "must be from 64KiB to 64MiB");
+                        "must be from " + minimumFrame + " bytes (a 4 MiB replicated write and its headers) to 64MiB");
             }
             Set<String> volumeNames = new HashSet<>();
             for (VolumeConfig volume : volumes) {

@@ -160,7 +160,7 @@ public final class NodeConfigFile {
         optional(values, "link.max-frame-size").ifPresent(v -> {
             long bytes = ConfigValues.sizeBytes("link.max-frame-size", v);
             if (bytes > Integer.MAX_VALUE) {
-                throw new ConfigException("link.max-frame-size", v, "must be from 64KiB to 64MiB");
+                throw new ConfigException("link.max-frame-size", v, "must be at most 64MiB");
             }
             builder.maxFrameBytes((int) bytes);
         });

@@ -702,6 +702,11 @@ public final class AvanceNode implements AutoCloseable {
         }
 
         @Override
+        public long replicationAckTimeoutNanos() {
+            return config.replicationAckTimeoutNanos();
+        }
+
+        @Override
         public boolean mayServe() {
             return AvanceNode.this.mayServe();
         }

@@ -26,6 +26,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.function.Consumer;
+import java.util.function.ToIntFunction;
 
 /**
  * One connection to Xen: the toolstack logger, a libxl context, a libxenctrl handle and a
@@ -360,33 +361,14 @@ final class XenSession implements AutoCloseable {
         });
     }
 
-    /** Work on a parsed configuration. */
-    private interface ConfigUse {
-        int apply(Pointer parsed);
-    }
-
-    private int withConfig(String vm, Map<String, Object> config, ConfigUse use) {
-        String json = Json.write(config);
-        Memory parsed = new Memory(NativeLayout.DOMAIN_CONFIG_SIZE);
-        parsed.clear();
-        light.libxl_domain_config_init(parsed);
+    private int withConfig(String vm, Map<String, Object> config, ToIntFunction<Pointer> use) {
         try {
-            check("libxl_domain_config_from_json of VM '" + vm + "'",
-                    light.libxl_domain_config_from_json(context(), parsed, json));
-            Pointer rendered = light.libxl_domain_config_to_json(context(), parsed);
-            if (rendered == null) {
-                throw failure("libxl_domain_config_to_json of VM '" + vm + "'", LibxlErrors.FAIL);
+            return LibxlConfigParser.parse(light, libraries.c(), context(), vm, config, use);
+        } catch (HypervisorException e) {
+            if (e.getMessage().contains("libxl_domain_config_from_json")) {
+                throw new HypervisorException(e.getMessage() + tail(libraries, logFile, logPath), e);
             }
-            String back;
-            try {
-                back = rendered.getString(0, StandardCharsets.UTF_8.name());
-            } finally {
-                libraries.c().free(rendered);
-            }
-            DomainConfigJson.checkRoundTrip(vm, config, back);
-            return use.apply(parsed);
-        } finally {
-            light.libxl_domain_config_dispose(parsed);
+            throw e;
         }
     }
 

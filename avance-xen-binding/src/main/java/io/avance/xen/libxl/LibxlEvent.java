@@ -6,7 +6,7 @@ import com.sun.jna.Structure;
 /**
  * The head of {@code libxl_event} (208 bytes in all): the link, the domain, the user value and
  * the type, then the union, of which only {@code u.domain_shutdown.shutdown_reason} (a
- * {@code uint8_t} at the union's start) is read. The union is kept as bytes because its other
+ * {@code uint8_t} at the union's start) is read. The union is kept as raw words because its other
  * members ({@code libxl_device_disk}) are not used.
  */
 @Structure.FieldOrder({"link_next", "link_prev", "domid", "domuuid", "for_user", "type", "u"})
@@ -25,7 +25,11 @@ public final class LibxlEvent extends Structure {
     public byte[] domuuid = new byte[16];
     public long for_user;
     public int type;
-    public byte[] u = new byte[UNION_SIZE];
+    /**
+     * The union, as 8-byte words: it holds pointers, so C aligns it to 8 (a byte array would
+     * sit at 52, not 56; the layout test caught exactly that).
+     */
+    public long[] u = new long[UNION_SIZE / 8];
 
     /** A record for the layout test. */
     public LibxlEvent() {
@@ -43,7 +47,8 @@ public final class LibxlEvent extends Structure {
 
     /** {@code u.domain_shutdown.shutdown_reason}, meaningful for shutdown events. */
     public int shutdownReason() {
-        return u[0];
+        // A uint8_t at the union's start: the low byte of the first word on little-endian x86.
+        return (int) (u[0] & 0xff);
     }
 
     /**

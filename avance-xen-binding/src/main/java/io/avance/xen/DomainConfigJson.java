@@ -199,11 +199,9 @@ final class DomainConfigJson {
             }
             config.put("nics", nics);
         }
-        // Recorded for tools that read the configuration back (xl list -l); libxl itself does not
-        // act on them: the adapter's supervisor does (see XenHypervisorAdapter).
-        config.put("on_poweroff", "destroy");
-        config.put("on_reboot", "restart");
-        config.put("on_crash", "destroy");
+        // No on_poweroff/on_reboot/on_crash: libxl does not act on them (xl does), and the
+        // adapter's supervisor does what xl would. libxl's rendering also leaves out fields at
+        // their default, which would defeat the round-trip check for no gain.
         return config;
     }
 
@@ -215,6 +213,9 @@ final class DomainConfigJson {
      * @param vm     the VM, for the message
      * @param sent   what was passed to {@code libxl_domain_config_from_json}
      * @param parsed what {@code libxl_domain_config_to_json} returned
+     * <p>Only values that differ from libxl's defaults may be sent: libxl's rendering omits
+     * fields at their default, so such a value would look dropped. {@link #build} sends none.
+     *
      * @throws HypervisorException naming the first key libxl dropped or changed
      */
     static void checkRoundTrip(String vm, Map<String, Object> sent, String parsed) {

@@ -31,8 +31,7 @@ class DomainConfigJsonTest {
         assertEquals("{\"c_info\":{\"type\":\"pvh\",\"name\":\"web1\",\"uuid\":\"" + ID + "\"},"
                 + "\"b_info\":{\"max_vcpus\":2,\"max_memkb\":262144,\"target_memkb\":262144,"
                 + "\"kernel\":\"/boot/vmlinuz\",\"ramdisk\":\"/boot/initrd.img\",\"cmdline\":\"console=hvc0 quiet\","
-                + "\"type.pvh\":{}},"
-                + "\"on_poweroff\":\"destroy\",\"on_reboot\":\"restart\",\"on_crash\":\"destroy\"}", json);
+                + "\"type.pvh\":{}}}", json);
     }
 
     @Test
@@ -89,7 +88,7 @@ class DomainConfigJsonTest {
         String rendered = "{\"c_info\":{\"type\":\"pvh\",\"name\":\"vm\",\"uuid\":\"" + ID + "\",\"ssidref\":0},"
                 + "\"b_info\":{\"max_vcpus\":2,\"avail_vcpus\":[0,1],\"max_memkb\":262144,\"target_memkb\":262144,"
                 + "\"kernel\":\"/boot/vmlinuz\",\"type.pvh\":{\"pvshim\":\"False\"}},"
-                + "\"on_poweroff\":\"destroy\",\"on_reboot\":\"restart\",\"on_crash\":\"destroy\"}";
+                + "\"on_poweroff\":\"destroy\"}";
         DomainConfigJson.checkRoundTrip("vm", sent, rendered);
 
         HypervisorException dropped = assertThrows(HypervisorException.class, () ->

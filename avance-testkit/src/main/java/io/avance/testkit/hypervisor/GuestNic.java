@@ -55,6 +55,7 @@ final class GuestNic {
     private final Object lock = new Object();
     private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
     private ServerSocket server;
+    private Thread acceptor;
     private long generation;
     private boolean retrying;
 
@@ -108,7 +109,7 @@ final class GuestNic {
             server = socket;
             generation++;
             long current = generation;
-            Thread acceptor = new Thread(() -> accept(socket, current), "sim-" + vm + "-nic");
+            acceptor = new Thread(() -> accept(socket, current), "sim-" + vm + "-nic");
             acceptor.setDaemon(true);
             acceptor.start();
         }
@@ -157,15 +158,34 @@ final class GuestNic {
         retry.start();
     }
 
-    /** Closes the listening socket and every client connection; stops background retries. */
+    /**
+     * Closes the listening socket and every client connection, and stops background retries.
+     * Returns when the port is free: the target of a migration may bind it at once.
+     */
     void unplug() {
+        Thread accepting;
         synchronized (lock) {
             retrying = false;
             lock.notifyAll();
+            accepting = acceptor;
+            acceptor = null;
             if (server != null) {
                 closeQuietly(server);
                 server = null;
                 generation++;
+            }
+        }
+        // Closing a socket that another thread is accepting on only marks it closed: the kernel
+        // keeps listening (and completing handshakes) until that thread leaves accept. Wait for
+        // it, so that the port is really released when this returns.
+        if (accepting != null && accepting != Thread.currentThread()) {
+            try {
+                accepting.join(2_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (accepting.isAlive()) {
+                LOG.log(Level.WARNING, "{0}: the NIC's accept thread did not end; the port may stay busy", vm);
             }
         }
         for (Socket connection : connections) {

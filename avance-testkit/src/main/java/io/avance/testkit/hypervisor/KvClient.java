@@ -14,6 +14,7 @@ import java.util.Optional;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -51,7 +52,7 @@ public final class KvClient implements AutoCloseable {
     private Socket socket;
     private BufferedReader in;
     private OutputStream out;
-    private long reconnects;
+    private final AtomicLong reconnects = new AtomicLong();
     private boolean closed;
 
     /**
@@ -168,9 +169,14 @@ public final class KvClient implements AutoCloseable {
         return wrong;
     }
 
-    /** @return how many times the client had to connect again after a lost connection */
-    public synchronized long reconnects() {
-        return reconnects;
+    /**
+     * How many attempts failed on a lost or refused connection and were retried. Readable while
+     * another thread's call is retrying.
+     *
+     * @return the count since the client was created
+     */
+    public long reconnects() {
+        return reconnects.get();
     }
 
     /** Closes the connection. */
@@ -205,7 +211,7 @@ public final class KvClient implements AutoCloseable {
             } catch (IOException e) {
                 last = e;
                 disconnect();
-                reconnects++;
+                reconnects.incrementAndGet();
             }
             long left = deadline - System.nanoTime();
             if (left <= 0) {

@@ -43,6 +43,8 @@ public final class NodeConfig {
     private final Optional<InetSocketAddress> nbdListen;
     private final long resyncRateBytesPerSecond;
     private final long replicationAckTimeoutNanos;
+    private final List<VmConfig> vms;
+    private final Optional<String> hypervisor;
 
     private NodeConfig(Builder builder, NodeId nodeId, Optional<Peer> peer, PairTimings timings) {
         this.nodeId = nodeId;
@@ -63,6 +65,8 @@ public final class NodeConfig {
         this.nbdListen = Optional.ofNullable(builder.nbdListen);
         this.resyncRateBytesPerSecond = builder.resyncRateBytesPerSecond;
         this.replicationAckTimeoutNanos = builder.replicationAckTimeoutNanos;
+        this.vms = List.copyOf(builder.vms);
+        this.hypervisor = Optional.ofNullable(builder.hypervisor);
     }
 
     /**
@@ -168,6 +172,20 @@ public final class NodeConfig {
         return replicationAckTimeoutNanos;
     }
 
+    /** @return the VMs the file defines ({@code vm.NAME.*}) */
+    public List<VmConfig> vms() {
+        return vms;
+    }
+
+    /**
+     * @return the hypervisor adapter to use, by name ({@code hypervisor}, such as "simulated" or
+     *         "xen"), found with {@link java.util.ServiceLoader}; empty for the one the embedding
+     *         program passes, or none
+     */
+    public Optional<String> hypervisor() {
+        return hypervisor;
+    }
+
     /** @return where volume data and metadata live: {@code volumes} in the data directory */
     public Path volumeDirectory() {
         return dataDirectory.resolve("volumes");
@@ -237,6 +255,8 @@ public final class NodeConfig {
         private InetSocketAddress nbdListen;
         private long resyncRateBytesPerSecond;
         private long replicationAckTimeoutNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        private final List<VmConfig> vms = new ArrayList<>();
+        private String hypervisor;
 
         private Builder(String nodeId) {
             this.nodeId = nodeId;
@@ -348,6 +368,18 @@ public final class NodeConfig {
         /** @param address where the NBD server listens ({@code nbd.listen}) @return this */
         public Builder nbdListen(InetSocketAddress address) {
             this.nbdListen = address;
+            return this;
+        }
+
+        /** @param vm a VM to define when this node is primary ({@code vm.NAME.*}) @return this */
+        public Builder vm(VmConfig vm) {
+            this.vms.add(Objects.requireNonNull(vm, "vm"));
+            return this;
+        }
+
+        /** @param name the hypervisor adapter's name ({@code hypervisor}) @return this */
+        public Builder hypervisor(String name) {
+            this.hypervisor = Objects.requireNonNull(name, "name");
             return this;
         }
 

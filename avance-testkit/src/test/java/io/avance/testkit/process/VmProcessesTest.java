@@ -118,7 +118,7 @@ class VmProcessesTest {
             awaitSynced(beta, betaBack);
             // 2. Roles switch by graceful migration: the VM moves to the upgraded node.
             long switched = System.nanoTime();
-            alpha.command("switchover");
+            switchover(alpha);
             beta.awaitAfter(switched, event -> event.type().equals("role")
                     && event.get("to").orElse("").equals("PRIMARY"), LIMIT);
             awaitVm(beta, switched, "RUNNING");
@@ -151,6 +151,27 @@ class VmProcessesTest {
             for (NodeProcess node : all) {
                 node.close();
             }
+        }
+    }
+
+    /**
+     * Asks for a switchover until the primary takes it: right after a resync it may not yet have
+     * heard the backup say it is up to date (heartbeats come every 100 ms).
+     */
+    private static void switchover(NodeProcess primary) throws InterruptedException {
+        long deadline = System.nanoTime() + LIMIT.toNanos();
+        while (true) {
+            long asked = System.nanoTime();
+            primary.command("switchover");
+            NodeEvent answer = primary.awaitAfter(asked, event -> event.type().equals("switchover"), LIMIT);
+            String result = answer.get("result").orElse("");
+            if (result.equals("started")) {
+                return;
+            }
+            if (!result.contains("data is") || System.nanoTime() > deadline) {
+                throw new AssertionError("switchover refused: " + result);
+            }
+            Thread.sleep(50);
         }
     }
 

@@ -69,7 +69,7 @@ class SimulatedHypervisorContractTest extends HypervisorAdapterContract {
 
     @Override
     public boolean crash(HypervisorAdapter adapter, String vm) {
-        ((SimulatedHypervisor) adapter).crash(vm, "crash injected by the contract suite");
+        simulated(adapter).crash(vm, "crash injected by the contract suite");
         return true;
     }
 
@@ -79,8 +79,7 @@ class SimulatedHypervisorContractTest extends HypervisorAdapterContract {
         if (adapter.info(vm).map(VmInfo::state).orElse(null) != VmState.RUNNING) {
             return false;
         }
-        SimulatedHypervisor simulated = (SimulatedHypervisor) adapter;
-        String local = simulated.request(vm, "STATS");
+        String local = simulated(adapter).request(vm, "STATS");
         try (KvClient client = client(vm)) {
             KvClient.Stats remote = client.stats();
             return local.endsWith(" node=" + remote.node());
@@ -101,13 +100,21 @@ class SimulatedHypervisorContractTest extends HypervisorAdapterContract {
 
     @Override
     public Optional<String> guestState(HypervisorAdapter adapter, String vm) {
-        GuestStats stats = ((SimulatedHypervisor) adapter).stats(vm);
+        GuestStats stats = simulated(adapter).stats(vm);
         return Optional.of("keys=" + stats.keys() + " seq=" + stats.lastSequence() + " boot=" + stats.bootId());
     }
 
     @Override
     public void closeAdapter(HypervisorAdapter adapter) {
-        ((SimulatedHypervisor) adapter).powerOff();
+        simulated(adapter).powerOff();
+    }
+
+    /** The simulated hypervisor under an adapter of these tests. */
+    static SimulatedHypervisor simulated(HypervisorAdapter adapter) {
+        if (adapter instanceof StreamingSimulatedHypervisor streaming) {
+            return streaming.delegate();
+        }
+        return (SimulatedHypervisor) adapter;
     }
 
     private KvClient client(String vm) {

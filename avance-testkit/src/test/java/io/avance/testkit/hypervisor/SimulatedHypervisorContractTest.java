@@ -7,10 +7,7 @@ import io.avance.api.hypervisor.HypervisorContext;
 import io.avance.api.hypervisor.VmInfo;
 import io.avance.api.hypervisor.VmSpec;
 import io.avance.api.hypervisor.VmState;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -58,7 +55,7 @@ class SimulatedHypervisorContractTest extends HypervisorAdapterContract {
     @Override
     public VmSpec vmSpec(String name) {
         return specs.computeIfAbsent(name, n -> SimulatedHypervisor.kvSpec(n, 64L << 20,
-                new VmSpec.Disk("disk-" + n, 4L << 20, 1), freePort(),
+                new VmSpec.Disk("disk-" + n, 4L << 20, 1), SimHarness.freePort(),
                 Map.of(SimulatedHypervisor.OPTION_DIRTY_RATE, "1MiB")));
     }
 
@@ -122,11 +119,4 @@ class SimulatedHypervisorContractTest extends HypervisorAdapterContract {
         return new KvClient(new InetSocketAddress("127.0.0.1", port), Duration.ofMillis(500));
     }
 
-    static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
 }

@@ -47,9 +47,10 @@ public final class NodeConfigFile {
             "engine.tick-interval", "link.handshake-timeout", "link.reconnect-interval", "link.max-frame-size",
             "policy.health-margin", "policy.failover-hold-off", "policy.reboot-hold-off", "policy.incident-window",
             "policy.backup-mtbf-threshold", "policy.vm-restart-limit", "witness.address", "nbd.listen",
-            "replication.resync-rate");
+            "replication.resync-rate", "replication.ack-timeout", "hypervisor");
     private static final Set<String> PUBLIC_KEYS = Set.of("bind", "peer", "probe");
     private static final Set<String> VOLUME_KEYS = Set.of("size", "bitmap-block-size", "path");
+    private static final Set<String> VM_KEYS = Set.of("cores", "memory", "disks", "networks", "start");
 
     private NodeConfigFile() {
     }
@@ -92,9 +93,19 @@ public final class NodeConfigFile {
         }
         Map<String, Map<String, String>> publics = new LinkedHashMap<>();
         Map<String, Map<String, String>> volumes = new LinkedHashMap<>();
+        Map<String, Map<String, String>> vms = new LinkedHashMap<>();
         for (Map.Entry<String, String> entry : values.entrySet()) {
             String key = entry.getKey();
-            if (key.startsWith("volume.")) {
+            if (key.startsWith("vm.")) {
+                String rest = key.substring("vm.".length());
+                int dot = rest.indexOf('.');
+                String field = dot <= 0 ? "" : rest.substring(dot + 1);
+                if (dot <= 0 || !(VM_KEYS.contains(field) || field.startsWith("option.") && field.length() > 7)) {
+                    throw new ConfigException(key, entry.getValue(), "unknown key (VMs take vm.NAME.cores, "
+                            + "vm.NAME.memory, vm.NAME.disks, vm.NAME.networks, vm.NAME.start, vm.NAME.option.KEY)");
+                }
+                vms.computeIfAbsent(rest.substring(0, dot), name -> new LinkedHashMap<>()).put(field, entry.getValue());
+            } else if (key.startsWith("volume.")) {
                 String rest = key.substring("volume.".length());
                 int dot = rest.lastIndexOf('.');
                 if (dot <= 0 || !VOLUME_KEYS.contains(rest.substring(dot + 1))) {
@@ -145,9 +156,14 @@ public final class NodeConfigFile {
         for (Map.Entry<String, Map<String, String>> group : volumes.entrySet()) {
             builder.volume(volume(group.getKey(), group.getValue(), baseDirectory));
         }
+        for (Map.Entry<String, Map<String, String>> group : vms.entrySet()) {
+            builder.vm(vm(group.getKey(), group.getValue(), volumes));
+        }
+        optional(values, "hypervisor").ifPresent(builder::hypervisor);
         optional(values, "nbd.listen").ifPresent(v -> builder.nbdListen(ConfigValues.address("nbd.listen", v)));
         optional(values, "replication.resync-rate").ifPresent(v -> builder.resyncRateBytesPerSecond(
                 ConfigValues.sizeBytes("replication.resync-rate", v.endsWith("/s") ? v.substring(0, v.length() - 2) : v)));
+        durationKey(values, "replication.ack-timeout", builder::replicationAckTimeoutNanos);
         durationKey(values, "timing.heartbeat-interval", builder::heartbeatIntervalNanos);
         durationKey(values, "timing.detection-minimum", builder::detectionMinimumNanos);
         durationKey(values, "timing.detection-maximum", builder::detectionMaximumNanos);
@@ -160,7 +176,7 @@ public final class NodeConfigFile {
         optional(values, "link.max-frame-size").ifPresent(v -> {
             long bytes = ConfigValues.sizeBytes("link.max-frame-size", v);
             if (bytes > Integer.MAX_VALUE) {
-                throw new ConfigException("link.max-frame-size", v, "must be from 64KiB to 64MiB");
+                throw new ConfigException("link.max-frame-size", v, "must be at most 64MiB");
             }
             builder.maxFrameBytes((int) bytes);
         });
@@ -186,6 +202,69 @@ public final class NodeConfigFile {
         }
         return new VolumeConfig(spec, Optional.ofNullable(keys.get("path")).filter(v -> !v.isEmpty())
                 .map(baseDirectory::resolve));
+    }
+
+    private static VmConfig vm(String name, Map<String, String> keys, Map<String, Map<String, String>> volumes) {
+        String prefix = "vm." + name + ".";
+        int cores = 1;
+        if (keys.containsKey("cores")) {
+            try {
+                cores = Integer.parseInt(keys.get("cores"));
+            } catch (NumberFormatException e) {
+                throw new ConfigException(prefix + "cores", keys.get("cores"), "not a whole number");
+            }
+        }
+        String memoryText = keys.get("memory");
+        if (memoryText == null) {
+            throw new ConfigException(prefix + "memory", "", "required: the VM's memory, such as 512MiB");
+        }
+        long memory = ConfigValues.sizeBytes(prefix + "memory", memoryText);
+        java.util.List<io.avance.api.hypervisor.VmSpec.Disk> disks = new java.util.ArrayList<>();
+        for (String volume : list(keys.get("disks"))) {
+            Map<String, String> volumeKeys = volumes.get(volume);
+            if (volumeKeys == null || !volumeKeys.containsKey("size")) {
+                throw new ConfigException(prefix + "disks", keys.get("disks"), "volume '" + volume
+                        + "' is not configured (volume." + volume + ".size)");
+            }
+            disks.add(new io.avance.api.hypervisor.VmSpec.Disk(volume,
+                    ConfigValues.sizeBytes("volume." + volume + ".size", volumeKeys.get("size")), 1));
+        }
+        java.util.List<io.avance.api.hypervisor.VmSpec.Network> networks = new java.util.ArrayList<>();
+        for (String network : list(keys.get("networks"))) {
+            networks.add(new io.avance.api.hypervisor.VmSpec.Network(network, Optional.empty()));
+        }
+        Map<String, String> options = new java.util.TreeMap<>();
+        keys.forEach((field, value) -> {
+            if (field.startsWith("option.")) {
+                options.put(field.substring("option.".length()), value);
+            }
+        });
+        boolean start = true;
+        if (keys.containsKey("start")) {
+            String text = keys.get("start");
+            if (!text.equals("true") && !text.equals("false")) {
+                throw new ConfigException(prefix + "start", text, "must be true or false");
+            }
+            start = text.equals("true");
+        }
+        try {
+            return new VmConfig(new io.avance.api.hypervisor.VmSpec(name, cores, memory, disks, networks, options),
+                    start);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(prefix + "*", name, e.getMessage());
+        }
+    }
+
+    private static java.util.List<String> list(String text) {
+        java.util.List<String> items = new java.util.ArrayList<>();
+        if (text != null) {
+            for (String item : text.split(",")) {
+                if (!item.isBlank()) {
+                    items.add(item.trim());
+                }
+            }
+        }
+        return items;
     }
 
     private static PolicyConfig policy(Map<String, String> values) {

@@ -147,6 +147,7 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
         }
         boolean known = side == PairingKey.Side.ACCEPTOR
                 ? hello.channel() == PrivateLink.CONTROL || hello.channel() == PrivateLink.DATA
+                        || hello.channel() == PrivateLink.MIGRATION
                 : hello.channel() == ANY_CHANNEL;
         if (!known) {
             fail(context, "it asked for unknown channel " + hello.channel());

@@ -28,9 +28,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The private link to the peer: two authenticated TCP connections, one for control (heartbeats,
- * elections, handovers) and one for data (replication), so that bulk data never delays a
- * heartbeat.
+ * The private link to the peer: up to three authenticated TCP connections, one for control
+ * (heartbeats, elections, handovers), one for data (replication) and one for migration (guest
+ * memory pages), so that bulk data never delays a heartbeat, and a migration's pages never delay
+ * a replicated write.
  *
  * <p>Both nodes listen; the node with the smaller id dials each channel (so that exactly one
  * connection per channel is made), every {@code reconnectInterval} while it has no session on it.
@@ -48,6 +49,8 @@ public final class PrivateLink implements AutoCloseable {
     public static final int CONTROL = 0;
     /** The data channel's number. */
     public static final int DATA = 1;
+    /** The migration channel's number. */
+    public static final int MIGRATION = 2;
     private static final int MAX_PENDING_HANDSHAKES = 8;
     private static final AttributeKey<Boolean> AUTHENTICATED = AttributeKey.valueOf("avance.authenticated");
 
@@ -66,8 +69,9 @@ public final class PrivateLink implements AutoCloseable {
     private final boolean dialer;
     private final AtomicInteger pendingHandshakes = new AtomicInteger();
 
-    private final Channel[] sessions = new Channel[2];
-    private final boolean[] connecting = new boolean[2];
+    private final Channel[] sessions = new Channel[3];
+    private final boolean[] connecting = new boolean[3];
+    private volatile DataLinkListener migrationListener;
     private volatile Channel server;
     private volatile boolean closed;
 
@@ -103,6 +107,15 @@ public final class PrivateLink implements AutoCloseable {
         this.listener = Objects.requireNonNull(listener);
         this.dataListener = dataListener;
         this.dialer = self.compareTo(peer) < 0;
+    }
+
+    /**
+     * Opens the migration channel too, for the migration engine; call before {@link #start()}.
+     *
+     * @param listener who hears about the migration channel
+     */
+    public void attachMigration(DataLinkListener listener) {
+        this.migrationListener = Objects.requireNonNull(listener, "listener");
     }
 
     /**
@@ -144,6 +157,9 @@ public final class PrivateLink implements AutoCloseable {
             group.next().execute(() -> dial(CONTROL));
             if (dataListener != null) {
                 group.next().execute(() -> dial(DATA));
+            }
+            if (migrationListener != null) {
+                group.next().execute(() -> dial(MIGRATION));
             }
         }
     }
@@ -192,7 +208,39 @@ public final class PrivateLink implements AutoCloseable {
      * @return false if there is no data session (the frame is then released)
      */
     public boolean sendData(io.netty.buffer.ByteBuf frame) {
-        Channel channel = session(DATA);
+        return sendBulk(DATA, frame);
+    }
+
+    /**
+     * Writes a complete frame on the migration channel; the channel takes ownership of it.
+     *
+     * @param frame the frame
+     * @return false if there is no migration session (the frame is then released)
+     */
+    public boolean sendMigration(io.netty.buffer.ByteBuf frame) {
+        return sendBulk(MIGRATION, frame);
+    }
+
+    /** @return whether the migration channel can take more without piling up in memory */
+    public boolean migrationWritable() {
+        Channel channel = session(MIGRATION);
+        return channel != null && channel.isWritable();
+    }
+
+    /** @return whether a migration session is open */
+    public boolean migrationConnected() {
+        Channel channel = session(MIGRATION);
+        return channel != null && channel.isActive();
+    }
+
+    /** @return the allocator of the migration channel (or the default one) */
+    public io.netty.buffer.ByteBufAllocator migrationAllocator() {
+        Channel channel = session(MIGRATION);
+        return channel != null ? channel.alloc() : io.netty.buffer.ByteBufAllocator.DEFAULT;
+    }
+
+    private boolean sendBulk(int number, io.netty.buffer.ByteBuf frame) {
+        Channel channel = session(number);
         if (channel == null || !channel.isActive()) {
             frame.release();
             return false;
@@ -216,6 +264,20 @@ public final class PrivateLink implements AutoCloseable {
             return false;
         }
         return true;
+    }
+
+    /**
+     * Closes the data channel's session (the peer stopped acknowledging, or broke the data
+     * protocol); the dialer connects again, and the volumes plan afresh.
+     *
+     * @param reason for the log
+     */
+    public void resetData(String reason) {
+        Channel channel = session(DATA);
+        if (channel != null && channel.isActive()) {
+            LOG.log(Level.WARNING, "{0}: resetting the data channel to {1}: {2}", self, peer, reason);
+            channel.close();
+        }
     }
 
     /** Whether a flush is queued on the channel's event loop; touched only there. */
@@ -319,15 +381,24 @@ public final class PrivateLink implements AutoCloseable {
             }
         }
         if (wasCurrent) {
+            DataLinkListener bulk = bulkListener(number);
             if (number == CONTROL) {
                 listener.onSessionDown("connection closed");
-            } else if (dataListener != null) {
-                dataListener.onDataSessionDown();
+            } else if (bulk != null) {
+                bulk.onDataSessionDown();
             }
         }
     }
 
     private static final AttributeKey<Integer> CHANNEL = AttributeKey.valueOf("avance.channel");
+
+    private DataLinkListener bulkListener(int number) {
+        return number == DATA ? dataListener : number == MIGRATION ? migrationListener : null;
+    }
+
+    private static String channelName(int number) {
+        return number == CONTROL ? "control" : number == DATA ? "data" : "migration";
+    }
 
     /**
      * Turns frames into messages for the listener, once the handshake has opened the session.
@@ -343,8 +414,9 @@ public final class PrivateLink implements AutoCloseable {
         public void userEventTriggered(ChannelHandlerContext context, Object event) {
             if (event instanceof HandshakeHandler.Established established) {
                 int number = established.channel();
-                if (number == DATA && dataListener == null) {
-                    LOG.log(Level.WARNING, "{0}: the peer opened a data channel, but this node has no volumes", self);
+                if (number != CONTROL && bulkListener(number) == null) {
+                    LOG.log(Level.WARNING, "{0}: the peer opened a {1} channel, but this node has none", self,
+                            channelName(number));
                     context.close();
                     return;
                 }
@@ -359,16 +431,16 @@ public final class PrivateLink implements AutoCloseable {
                 }
                 if (previous != null && previous != context.channel()) {
                     LOG.log(Level.INFO, "{0}: a new private link {1} session replaces the old one", self,
-                            number == CONTROL ? "control" : "data");
+                            channelName(number));
                     previous.close();
                 }
                 LOG.log(Level.INFO, "{0}: private link {1} {2} {3} authenticated (protocol {4})", self,
-                        number == CONTROL ? "control" : "data", HandshakeHandler.describe(side),
+                        channelName(number), HandshakeHandler.describe(side),
                         context.channel().remoteAddress(), established.protocol());
                 if (number == CONTROL) {
                     listener.onSessionUp(established.peerIncarnation());
                 } else {
-                    dataListener.onDataSessionUp();
+                    bulkListener(number).onDataSessionUp();
                 }
             } else {
                 context.fireUserEventTriggered(event);
@@ -379,9 +451,10 @@ public final class PrivateLink implements AutoCloseable {
         public void channelRead(ChannelHandlerContext context, Object message) {
             Frame frame = (Frame) message;
             Integer number = context.channel().attr(CHANNEL).get();
-            if (number != null && number == DATA) {
-                if (session(DATA) == context.channel()) {
-                    dataListener.onDataFrame(frame);
+            if (number != null && number != CONTROL) {
+                DataLinkListener bulk = bulkListener(number);
+                if (session(number) == context.channel() && bulk != null) {
+                    bulk.onDataFrame(frame);
                 } else {
                     frame.release();
                 }
@@ -401,8 +474,9 @@ public final class PrivateLink implements AutoCloseable {
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext context) {
             Integer number = context.channel().attr(CHANNEL).get();
-            if (number != null && number == DATA && context.channel().isWritable() && dataListener != null) {
-                dataListener.onDataWritable();
+            DataLinkListener bulk = number == null ? null : bulkListener(number);
+            if (bulk != null && context.channel().isWritable()) {
+                bulk.onDataWritable();
             }
             context.fireChannelWritabilityChanged();
         }

@@ -14,14 +14,28 @@ import io.avance.api.health.Fault;
 import io.avance.api.health.Severity;
 import io.avance.api.replication.BlockReplicator;
 import io.avance.api.replication.DataState;
+import io.avance.api.event.MigrationEnded;
+import io.avance.api.hypervisor.DiskAttachment;
+import io.avance.api.hypervisor.HypervisorAdapter;
+import io.avance.api.hypervisor.HypervisorContext;
+import io.avance.api.hypervisor.VmSpec;
+import io.avance.api.migration.MigrationOptions;
+import io.avance.api.migration.MigrationReport;
+import io.avance.api.replication.ReplicationState;
+import io.avance.api.replication.VolumeSpec;
+import io.avance.api.vm.VmException;
+import io.avance.api.vm.VmManager;
+import io.avance.core.config.VmConfig;
 import io.avance.core.config.VolumeConfig;
+import io.avance.core.migration.Evacuation;
+import io.avance.core.migration.MigrationEngine;
+import io.avance.core.vm.VmCatalog;
+import io.avance.core.vm.VmSupervisor;
 import io.avance.core.nbd.NbdExports;
 import io.avance.core.nbd.NbdServer;
 import io.avance.core.replication.ReplicatedVolume;
 import io.avance.core.replication.VolumeManager;
 import io.avance.core.storage.BlockStoreFactory;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import java.util.concurrent.CompletableFuture;
 import io.avance.core.config.NodeConfig;
 import io.avance.core.config.PublicPath;
@@ -113,7 +127,12 @@ public final class AvanceNode implements AutoCloseable {
     private final ExecutorService witnessCalls;
     private final PairAgent agent;
     private final VolumeManager volumes;
+    private final Optional<HypervisorAdapter> hypervisor;
+    private final MigrationOptions migrationOptions;
     private final Object lifecycle = new Object();
+    private VmSupervisor supervisor;
+    private MigrationEngine migrations;
+    private volatile Evacuation evacuation;
 
     private EventLoopGroup group;
     private AuditJournal journal;
@@ -144,6 +163,22 @@ public final class AvanceNode implements AutoCloseable {
         listeners.addAll(builder.listeners);
         this.volumes = new VolumeManager(new VolumeNode(), config.volumeDirectory(), builder.stores,
                 config.resyncRateBytesPerSecond(), clock, wallClock, meters);
+        this.hypervisor = builder.hypervisor != null ? Optional.of(builder.hypervisor)
+                : config.hypervisor().map(AvanceNode::loadHypervisor);
+        this.migrationOptions = builder.migrationOptions;
+    }
+
+    /** Finds a hypervisor adapter by name among those on the class path ({@link java.util.ServiceLoader}). */
+    private static HypervisorAdapter loadHypervisor(String name) {
+        List<String> found = new ArrayList<>();
+        for (HypervisorAdapter adapter : java.util.ServiceLoader.load(HypervisorAdapter.class)) {
+            if (adapter.name().equals(name)) {
+                return adapter;
+            }
+            found.add(adapter.name());
+        }
+        throw new io.avance.core.config.ConfigException("hypervisor", name, "no hypervisor adapter of that name on "
+                + "the class path (found: " + found + ")");
     }
 
     /**
@@ -202,9 +237,31 @@ public final class AvanceNode implements AutoCloseable {
                     throw new UncheckedIOException(e);
                 }
             }
+            if (hypervisor.isPresent()) {
+                startVms(hypervisor.get());
+            }
             current = startIncarnation();
             started = true;
         }
+    }
+
+    private void startVms(HypervisorAdapter adapter) {
+        io.avance.api.hypervisor.Availability availability = adapter.probe();
+        if (!availability.available()) {
+            throw new IllegalStateException("the " + adapter.name() + " hypervisor is not available here: "
+                    + availability.reason());
+        }
+        adapter.open(new NodeHypervisorContext());
+        List<VmCatalog.Entry> configured = new ArrayList<>();
+        for (VmConfig vm : config.vms()) {
+            configured.add(new VmCatalog.Entry(vm.spec(), vm.start()));
+        }
+        VmSupervisor.Settings settings = new VmSupervisor.Settings(config.policy().vmRestartLimit(),
+                config.policy().incidentWindowNanos(), configured);
+        supervisor = new VmSupervisor(new SupervisedNode(), adapter, new VmCatalog(config.dataDirectory()), settings,
+                wallClock, meters);
+        supervisor.start();
+        migrations = new MigrationEngine(new MigratingNode(), supervisor, clock, wallClock, meters);
     }
 
     /**
@@ -348,6 +405,47 @@ public final class AvanceNode implements AutoCloseable {
     }
 
     /**
+     * The pair's VMs, managed from this node (changes are accepted on the primary).
+     *
+     * @return the VM manager
+     * @throws IllegalStateException if the node has no hypervisor (none configured or passed)
+     */
+    public VmManager vms() {
+        VmSupervisor current = supervisor;
+        if (current == null) {
+            throw new IllegalStateException("node " + config.nodeId() + " has no hypervisor: set 'hypervisor' in its "
+                    + "configuration, or pass one to the builder");
+        }
+        return current;
+    }
+
+    /**
+     * Asks for a planned switchover: every VM live-migrates to the backup, then the backup becomes
+     * primary. Returns at once; {@link io.avance.api.event.RoleChanged} and
+     * {@link MigrationEnded} events tell how it went.
+     *
+     * @param reason why, for the audit journal
+     * @return "started", "pending" (one is under way), or "refused: why"
+     */
+    public String switchover(String reason) {
+        Incarnation incarnation = current;
+        if (incarnation == null) {
+            return "refused: the node is not running";
+        }
+        CompletableFuture<String> outcome = new CompletableFuture<>();
+        agent.execute(() -> outcome.complete(current == incarnation
+                ? incarnation.controller.requestSwitchover(reason, clock.nanoTime()) : "refused: restarting"));
+        String result;
+        try {
+            result = outcome.get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            result = "refused: " + e;
+        }
+        recordOperatorAction("switchover", reason + ": " + result);
+        return result;
+    }
+
+    /**
      * Forgets that the peer was declared down, after an operator repaired it.
      */
     public void clearPeerDeclaredDown() {
@@ -385,6 +483,9 @@ public final class AvanceNode implements AutoCloseable {
                         @Override
                         public void onSessionUp(long peerIncarnation) {
                             incarnation.execute(c -> c.onPrivateSessionUp(peerIncarnation, clock.nanoTime()));
+                            if (supervisor != null) {
+                                supervisor.onPeerSessionUp();
+                            }
                         }
 
                         @Override
@@ -394,26 +495,41 @@ public final class AvanceNode implements AutoCloseable {
 
                         @Override
                         public void onMessage(Message message) {
+                            if (message instanceof Message.VmCatalog catalog) {
+                                if (supervisor != null) {
+                                    supervisor.onPeerCatalog(catalog);
+                                }
+                                // Hearing the peer is hearing it, whatever it says.
+                            }
                             incarnation.execute(c -> c.onMessage(PairController.PRIVATE_PATH, message, clock.nanoTime()));
                         }
                     }, volumes);
             PrivateLink link = incarnation.link;
-            volumes.attach(new VolumeManager.DataSender() {
-                @Override
-                public boolean send(ByteBuf frame) {
-                    return link.sendData(frame);
-                }
+            volumes.attach(VolumeManager.DataSender.over(link));
+            if (migrations != null) {
+                link.attachMigration(migrations);
+                migrations.attach(new MigrationEngine.Link() {
+                    @Override
+                    public boolean send(io.netty.buffer.ByteBuf frame) {
+                        return link.sendMigration(frame);
+                    }
 
-                @Override
-                public ByteBufAllocator allocator() {
-                    return link.dataAllocator();
-                }
+                    @Override
+                    public io.netty.buffer.ByteBufAllocator allocator() {
+                        return link.migrationAllocator();
+                    }
 
-                @Override
-                public boolean writable() {
-                    return link.dataWritable();
-                }
-            });
+                    @Override
+                    public boolean writable() {
+                        return link.migrationWritable();
+                    }
+
+                    @Override
+                    public boolean connected() {
+                        return link.migrationConnected();
+                    }
+                });
+            }
             // Probe every public network that has a probe address, at the heartbeat interval: the
             // isolation rule needs this node's view of its networks to be current.
             incarnation.networks = new NetworkMonitor(config.publicPaths(), faults,
@@ -487,6 +603,19 @@ public final class AvanceNode implements AutoCloseable {
                 agent.execute(() -> incarnation.controller.stop("node stopped", clock.nanoTime()));
             }
             agent.close();
+            if (migrations != null) {
+                migrations.close();
+            }
+            if (supervisor != null) {
+                supervisor.close();
+            }
+            hypervisor.ifPresent(adapter -> {
+                try {
+                    adapter.close();
+                } catch (RuntimeException e) {
+                    LOG.log(Level.WARNING, "closing the hypervisor adapter", e);
+                }
+            });
             if (nbd != null) {
                 nbd.close();
             }
@@ -631,13 +760,50 @@ public final class AvanceNode implements AutoCloseable {
 
         @Override
         public void beginGracefulFailover(NodeId peer) {
-            // No VMs run on this node yet: the handover can follow at once.
-            incarnation.execute(c -> c.onReadyToHandOver(clock.nanoTime()));
+            List<String> running = new ArrayList<>();
+            if (supervisor != null) {
+                for (io.avance.api.vm.ManagedVm vm : supervisor.list()) {
+                    if (vm.state() == io.avance.api.hypervisor.VmState.RUNNING
+                            || vm.state() == io.avance.api.hypervisor.VmState.PAUSED) {
+                        running.add(vm.name());
+                    }
+                }
+            }
+            if (running.isEmpty()) {
+                incarnation.execute(c -> c.onReadyToHandOver(clock.nanoTime()));
+                return;
+            }
+            evacuation = migrations.evacuate(running, migrationOptions, new Evacuation.Listener() {
+                @Override
+                public void onReadyToSwitch() {
+                    // Every VM is paused and held by the peer: hand the role over, then let them run there.
+                    incarnation.execute(c -> {
+                        c.onReadyToHandOver(clock.nanoTime());
+                        boolean handedOver = c.liveRole() != PairRole.PRIMARY;
+                        Evacuation current = evacuation;
+                        if (current != null) {
+                            current.switchOver(handedOver);
+                        }
+                    });
+                }
+
+                @Override
+                public void onFailed(String reason) {
+                    incarnation.execute(c -> c.onGracefulFailoverFailed(reason, clock.nanoTime()));
+                }
+
+                @Override
+                public void onEnded(List<MigrationReport> reports) {
+                    evacuation = null;
+                }
+            });
         }
 
         @Override
         public void restartVm(String vm) {
-            LOG.log(Level.WARNING, "{0}: no VM supervisor to restart {1}", config.nodeId(), vm);
+            if (supervisor != null) {
+                supervisor.restartCrashed(vm);
+            }
         }
 
         @Override
@@ -647,11 +813,14 @@ public final class AvanceNode implements AutoCloseable {
             if (from == PairRole.PRIMARY && nbd != null) {
                 nbd.disconnectAll("this node is no longer primary (" + to + " in epoch " + epoch + ")");
             }
+            if (supervisor != null && (from == PairRole.PRIMARY || to == PairRole.PRIMARY)) {
+                supervisor.onRoleChanged(to == PairRole.PRIMARY);
+            }
         }
 
         @Override
         public List<VmStatus> vms() {
-            return new ArrayList<>();
+            return supervisor == null ? List.of() : supervisor.vms();
         }
 
         @Override
@@ -672,6 +841,151 @@ public final class AvanceNode implements AutoCloseable {
         @Override
         public void onPeerSilentTooLong() {
             volumes.peerSilent();
+        }
+    }
+
+    /**
+     * What the hypervisor adapter gets from the node: its directory, and the VMs' disks.
+     */
+    private final class NodeHypervisorContext implements HypervisorContext {
+        @Override
+        public NodeId node() {
+            return config.nodeId();
+        }
+
+        @Override
+        public Path stateDirectory() {
+            Path directory = config.dataDirectory().resolve("hypervisor");
+            try {
+                Files.createDirectories(directory);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return directory;
+        }
+
+        @Override
+        public DiskAttachment attach(VmSpec.Disk disk) {
+            io.avance.api.replication.Volume volume = volumes.open(disk.volume());
+            java.net.URI uri = nbdAddress().map(address -> java.net.URI.create("nbd://" + address.getHostString() + ":"
+                    + address.getPort() + "/" + disk.volume())).orElse(java.net.URI.create("avance-volume:"
+                    + disk.volume()));
+            return new DiskAttachment(volume, uri);
+        }
+    }
+
+    /**
+     * What the VM supervisor needs from the node.
+     */
+    private final class SupervisedNode implements VmSupervisor.Node {
+        @Override
+        public NodeId id() {
+            return config.nodeId();
+        }
+
+        @Override
+        public Optional<NodeId> peer() {
+            return config.peer().map(NodeConfig.Peer::id);
+        }
+
+        @Override
+        public boolean primary() {
+            Incarnation incarnation = current;
+            return incarnation != null && incarnation.controller.liveRole() == PairRole.PRIMARY;
+        }
+
+        @Override
+        public boolean mayServe() {
+            return AvanceNode.this.mayServe();
+        }
+
+        @Override
+        public long nanoTime() {
+            return clock.nanoTime();
+        }
+
+        @Override
+        public void publish(PairEvent event) {
+            dispatch(event);
+        }
+
+        @Override
+        public void audit(String action, String detail, String outcome) {
+            AuditJournal open = journal;
+            if (open != null) {
+                open.record("system", action, detail, outcome);
+            }
+        }
+
+        @Override
+        public boolean sendToPeer(Message message) {
+            Incarnation incarnation = current;
+            return incarnation != null && incarnation.link != null && incarnation.link.send(message);
+        }
+
+        @Override
+        public void ensureVolume(VmSpec.Disk disk) {
+            Optional<ReplicatedVolume> existing = volumes.volume(disk.volume());
+            if (existing.isPresent()) {
+                if (existing.get().sizeBytes() != disk.sizeBytes()) {
+                    throw new VmException(VmException.Reason.INVALID, "volume " + disk.volume() + " holds "
+                            + existing.get().sizeBytes() + " bytes, the disk wants " + disk.sizeBytes());
+                }
+                return;
+            }
+            volumes.create(VolumeSpec.of(disk.volume(), disk.sizeBytes()));
+        }
+    }
+
+    /**
+     * What the migration engine needs from the node.
+     */
+    private final class MigratingNode implements MigrationEngine.Host {
+        private final SupervisedNode delegate = new SupervisedNode();
+
+        @Override
+        public NodeId id() {
+            return config.nodeId();
+        }
+
+        @Override
+        public Optional<NodeId> peer() {
+            return delegate.peer();
+        }
+
+        @Override
+        public boolean primary() {
+            return delegate.primary() && mayServe();
+        }
+
+        @Override
+        public boolean acceptsIncoming() {
+            return !maintenance && !delegate.primary();
+        }
+
+        @Override
+        public boolean volumesReady(VmSpec spec) {
+            for (VmSpec.Disk disk : spec.disks()) {
+                Optional<ReplicatedVolume> volume = volumes.volume(disk.volume());
+                if (volume.isEmpty()) {
+                    return false;
+                }
+                ReplicationState state = volume.get().state();
+                if (state == ReplicationState.CONNECTED) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        @Override
+        public void publish(PairEvent event) {
+            dispatch(event);
+        }
+
+        @Override
+        public void audit(String action, String detail, String outcome) {
+            delegate.audit(action, detail, outcome);
         }
     }
 
@@ -716,6 +1030,11 @@ public final class AvanceNode implements AutoCloseable {
         @Override
         public NodeId id() {
             return config.nodeId();
+        }
+
+        @Override
+        public long replicationAckTimeoutNanos() {
+            return config.replicationAckTimeoutNanos();
         }
 
         @Override
@@ -793,6 +1112,8 @@ public final class AvanceNode implements AutoCloseable {
         private HealthConfig healthConfig = HealthConfig.defaults();
         private final List<PairListener> listeners = new ArrayList<>();
         private BlockStoreFactory stores = BlockStoreFactory.files();
+        private HypervisorAdapter hypervisor;
+        private MigrationOptions migrationOptions = MigrationOptions.DEFAULT;
 
         private Builder(NodeConfig config) {
             this.config = Objects.requireNonNull(config, "config");
@@ -856,6 +1177,22 @@ public final class AvanceNode implements AutoCloseable {
          */
         public Builder blockStores(BlockStoreFactory stores) {
             this.stores = Objects.requireNonNull(stores);
+            return this;
+        }
+
+        /**
+         * @param adapter the hypervisor that runs this node's VMs (default: the configuration's
+         *                {@code hypervisor}, found on the class path; without either the node runs no VMs)
+         * @return this
+         */
+        public Builder hypervisor(HypervisorAdapter adapter) {
+            this.hypervisor = Objects.requireNonNull(adapter);
+            return this;
+        }
+
+        /** @param options how VMs migrate in a switchover (default: 50 ms pause target, 30 rounds) @return this */
+        public Builder migrationOptions(MigrationOptions options) {
+            this.migrationOptions = Objects.requireNonNull(options);
             return this;
         }
 

@@ -18,6 +18,7 @@ import io.avance.api.health.Component;
 import io.avance.api.health.Fault;
 import io.avance.api.health.HealthScore;
 import io.avance.api.health.Severity;
+import io.avance.api.replication.DataState;
 import io.avance.core.detect.PauseMonitor;
 import io.avance.core.detect.PhiAccrualDetector;
 import io.avance.core.health.FaultRegistry;
@@ -295,6 +296,41 @@ public final class PairController {
         maintenance = on;
     }
 
+    /**
+     * An operator asks for a planned switchover: move the VMs to the backup gracefully and hand the
+     * primary role over, as the policy does when the backup is healthier, but without waiting for a
+     * reason (a rolling upgrade, maintenance of this node). The backup must be this epoch's backup,
+     * reachable over the private link, up to date and not in maintenance.
+     *
+     * @param reason why, for the journal
+     * @param now    the owner's clock reading
+     * @return "started", "pending" (one is under way), or "refused: why"
+     */
+    public String requestSwitchover(String reason, long now) {
+        nowNanos = now;
+        if (role != PairRole.PRIMARY || peerId.isEmpty()) {
+            return "refused: this node is not the primary";
+        }
+        Message.Heartbeat peer = peerHeartbeat;
+        if (peer == null || peer.role() != PairRole.BACKUP || peer.epoch() != epoch) {
+            return "refused: the peer is not this epoch's backup";
+        }
+        if (peer.data() != DataState.UP_TO_DATE) {
+            return "refused: the backup's data is " + peer.data() + "; wait until it is resynchronised";
+        }
+        if (peer.maintenance()) {
+            return "refused: the backup is in maintenance";
+        }
+        if (peerDeclaredDown) {
+            return "refused: the backup is declared down";
+        }
+        String outcome = migrateToPeer("operator: " + reason);
+        if (outcome.equals("started")) {
+            environment.audit("switchover", "to " + peerId.get() + ": " + reason, "requested by an operator");
+        }
+        return outcome;
+    }
+
     // ------------------------------------------------------------------------------------------
     // Inputs (owner thread)
 
@@ -327,6 +363,11 @@ public final class PairController {
         renewWitnessIfQuiet(now);
         expirePending(now);
         reportLongSilence(now);
+        if (peerId.isEmpty() && (role == PairRole.UNDECIDED || role == PairRole.ISOLATED)) {
+            // A standalone node has nobody to pair with or to fail over to: it serves alone (and its
+            // volumes track every write for the peer that may join later).
+            becomePrimary(nextEpoch(epoch, 0), "standalone node: no peer is configured");
+        }
         decide(now, pause);
         if (lastHeartbeatSentNanos == NEVER || now - lastHeartbeatSentNanos >= timings.heartbeatIntervalNanos()) {
             sendHeartbeats(now);

@@ -6,11 +6,9 @@ import io.avance.core.wire.FrameType;
 import io.avance.core.wire.ProtocolException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.CompositeByteBuf;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.zip.CRC32C;
 
 /**
  * Builds and reads data-channel frames. Payloads that carry volume data are sent without copying:
@@ -29,43 +27,9 @@ final class DataCodec {
     static final int FUA = 1;
     static final int TRIM = 2;
 
-    /**
-     * A frame: a 16-byte header (with the CRC over header and payload), the fields, then the data.
-     */
+    /** A frame: see {@link FrameFormat#compose}; takes ownership of both buffers. */
     static ByteBuf frame(ByteBufAllocator allocator, FrameType type, ByteBuf fields, ByteBuf data) {
-        int length = fields.readableBytes() + (data == null ? 0 : data.readableBytes());
-        if (length > type.maxPayloadBytes()) {
-            fields.release();
-            if (data != null) {
-                data.release();
-            }
-            throw new IllegalArgumentException(type + " payload of " + length + " bytes exceeds " + type.maxPayloadBytes());
-        }
-        ByteBuf header = allocator.buffer(FrameFormat.HEADER_BYTES);
-        header.writeInt(FrameFormat.MAGIC).writeByte(FrameFormat.VERSION).writeByte(type.code()).writeShort(0)
-                .writeInt(length);
-        CRC32C crc = new CRC32C();
-        crc.update(header.nioBuffer(0, 12));
-        update(crc, fields);
-        if (data != null) {
-            update(crc, data);
-        }
-        header.writeInt((int) crc.getValue());
-        CompositeByteBuf frame = allocator.compositeBuffer(3);
-        frame.addComponent(true, header).addComponent(true, fields);
-        if (data != null) {
-            frame.addComponent(true, data);
-        }
-        return frame;
-    }
-
-    private static void update(CRC32C crc, ByteBuf buffer) {
-        if (buffer.readableBytes() == 0) {
-            return;
-        }
-        for (java.nio.ByteBuffer chunk : buffer.nioBuffers(buffer.readerIndex(), buffer.readableBytes())) {
-            crc.update(chunk);
-        }
+        return FrameFormat.compose(allocator, type, fields, data);
     }
 
     static ByteBuf fields(ByteBufAllocator allocator) {

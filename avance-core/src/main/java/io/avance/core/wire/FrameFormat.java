@@ -1,6 +1,8 @@
 package io.avance.core.wire;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.CompositeByteBuf;
 import java.util.zip.CRC32C;
 
 /**
@@ -63,6 +65,54 @@ public final class FrameFormat {
         }
         out.writeInt((int) crc.getValue());
         out.writeBytes(payload, payload.readerIndex(), length);
+    }
+
+    /**
+     * Builds a frame without copying its data: a composite of the 16-byte header (with the CRC over
+     * header and payload), the fixed fields, then the data. Takes ownership of {@code fields} and
+     * {@code data} (they become part of the frame, which the channel releases after writing).
+     *
+     * @param allocator for the header and the composite
+     * @param type      the frame's type
+     * @param fields    the fixed fields, read from reader to writer index
+     * @param data      bulk data after the fields, or null
+     * @return the frame
+     * @throws IllegalArgumentException if the payload exceeds the type's bound (both buffers are
+     *                                  released first)
+     */
+    public static ByteBuf compose(ByteBufAllocator allocator, FrameType type, ByteBuf fields, ByteBuf data) {
+        int length = fields.readableBytes() + (data == null ? 0 : data.readableBytes());
+        if (length > type.maxPayloadBytes()) {
+            fields.release();
+            if (data != null) {
+                data.release();
+            }
+            throw new IllegalArgumentException(type + " payload of " + length + " bytes exceeds " + type.maxPayloadBytes());
+        }
+        ByteBuf header = allocator.buffer(HEADER_BYTES);
+        header.writeInt(MAGIC).writeByte(VERSION).writeByte(type.code()).writeShort(0).writeInt(length);
+        CRC32C crc = new CRC32C();
+        crc.update(header.nioBuffer(0, 12));
+        update(crc, fields);
+        if (data != null) {
+            update(crc, data);
+        }
+        header.writeInt((int) crc.getValue());
+        CompositeByteBuf frame = allocator.compositeBuffer(3);
+        frame.addComponent(true, header).addComponent(true, fields);
+        if (data != null) {
+            frame.addComponent(true, data);
+        }
+        return frame;
+    }
+
+    private static void update(CRC32C crc, ByteBuf buffer) {
+        if (buffer.readableBytes() == 0) {
+            return;
+        }
+        for (java.nio.ByteBuffer chunk : buffer.nioBuffers(buffer.readerIndex(), buffer.readableBytes())) {
+            crc.update(chunk);
+        }
     }
 
     /**

@@ -23,6 +23,8 @@ public enum FrameType {
     HANDOVER(0x13, 128),
     /** The primary asks its backup to reboot. */
     REBOOT_REQUEST(0x14, 1024),
+    /** The VM catalog (primary to backup), and each node's host resources. */
+    VM_CATALOG(0x15, 64 + Message.VmCatalog.MAX_ENTRIES * (3 + Message.CatalogEntry.MAX_SPEC_BYTES)),
     /** A node claims or renews an epoch at the quorum witness. */
     WITNESS_CLAIM(0x20, 128),
     /** The quorum witness's answer. */
@@ -54,7 +56,27 @@ public enum FrameType {
     /** Data channel: the primary reads from the backup's copy (its own disk failed). */
     READ_REQUEST(0x3C, 64),
     /** Data channel: the data read, or an error. */
-    READ_REPLY(0x3D, Limits.DATA);
+    READ_REPLY(0x3D, Limits.DATA),
+    /** Migration channel: the source offers a VM (its spec and memory geometry). */
+    MIGRATE_BEGIN(0x60, 32 * 1024),
+    /** Migration channel: the target accepts (the paused VM exists) or refuses. */
+    MIGRATE_ACCEPT(0x61, 1024),
+    /** Migration channel: a batch of pages: some with data, some known to be zero. */
+    MIGRATE_PAGES(0x62, Limits.DATA + 64 * 1024),
+    /** Migration channel: the source sent every page of a round. */
+    MIGRATE_ROUND_END(0x63, 64),
+    /** Migration channel: the target applied every page of a round. */
+    MIGRATE_ROUND_ACK(0x64, 64),
+    /** Migration channel: the paused VM's device state, the last thing sent. */
+    MIGRATE_DEVICE(0x65, Limits.DATA),
+    /** Migration channel: the target holds the whole VM and can activate it. */
+    MIGRATE_PREPARED(0x66, 64),
+    /** Migration channel: the source will never resume its copy: the target may run the VM. */
+    MIGRATE_ACTIVATE(0x67, 64),
+    /** Migration channel: the VM runs on the target (or could not be activated). */
+    MIGRATE_DONE(0x68, 1024),
+    /** Migration channel: either side gives the migration up; the source's copy runs on. */
+    MIGRATE_ABORT(0x69, 1024);
 
     private static final FrameType[] BY_CODE = new FrameType[256];
 

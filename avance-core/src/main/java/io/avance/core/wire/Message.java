@@ -277,4 +277,47 @@ public sealed interface Message {
             return FrameType.REBOOT_REQUEST;
         }
     }
+
+    /**
+     * The pair's VM catalog, sent by the primary to its backup whenever it changes and when a
+     * session opens (the backup adopts it); and sent by either node to tell its host resources, for
+     * admission control (a backup's entries are ignored).
+     *
+     * @param version         the catalog's version
+     * @param hostCores       the sender's cores available to guests
+     * @param hostMemoryBytes the sender's memory available to guests
+     * @param fromPrimary     whether the sender is primary (only a primary's entries are adopted)
+     * @param entries         the VMs
+     */
+    record VmCatalog(long version, int hostCores, long hostMemoryBytes, boolean fromPrimary,
+                     List<CatalogEntry> entries) implements Message {
+        /** The most VMs one catalog carries. */
+        public static final int MAX_ENTRIES = 256;
+
+        /**
+         * Validates and copies the fields.
+         */
+        public VmCatalog {
+            entries = List.copyOf(entries);
+            if (entries.size() > MAX_ENTRIES) {
+                throw new IllegalArgumentException("a catalog holds at most " + MAX_ENTRIES + " VMs");
+            }
+        }
+
+        @Override
+        public FrameType type() {
+            return FrameType.VM_CATALOG;
+        }
+    }
+
+    /**
+     * One VM of a catalog.
+     *
+     * @param wanted whether it should run
+     * @param spec   its definition, as text ({@code io.avance.core.vm.VmSpecCodec})
+     */
+    record CatalogEntry(boolean wanted, String spec) {
+        /** The longest definition. */
+        public static final int MAX_SPEC_BYTES = 16 * 1024;
+    }
 }

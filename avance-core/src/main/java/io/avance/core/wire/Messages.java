@@ -102,6 +102,11 @@ public final class Messages {
         } else if (message instanceof Message.WitnessVerdict m) {
             w.u64(m.requestId()).bool(m.granted()).u64(m.epoch()).str8(m.holder().map(NodeId::value).orElse(""))
                     .u64(m.leaseNanos());
+        } else if (message instanceof Message.VmCatalog m) {
+            w.u64(m.version()).u16(m.hostCores()).u64(m.hostMemoryBytes()).bool(m.fromPrimary()).u16(m.entries().size());
+            for (Message.CatalogEntry entry : m.entries()) {
+                w.bool(entry.wanted()).str16(entry.spec(), Message.CatalogEntry.MAX_SPEC_BYTES);
+            }
         } else {
             throw new IllegalArgumentException("no encoding for " + message);
         }
@@ -153,6 +158,22 @@ public final class Messages {
                 yield new Message.WitnessVerdict(requestId, granted, epoch,
                         holder.isEmpty() ? Optional.empty() : Optional.of(nodeId(holder, type)),
                         epoch(r.u64("leaseNanos"), type));
+            }
+            case VM_CATALOG -> {
+                long version = r.u64("version");
+                int cores = r.u16("hostCores");
+                long memory = r.u64("hostMemoryBytes");
+                boolean fromPrimary = r.bool("fromPrimary");
+                int count = r.u16("count");
+                if (count > Message.VmCatalog.MAX_ENTRIES) {
+                    throw new ProtocolException(type + ": " + count + " VMs exceed " + Message.VmCatalog.MAX_ENTRIES);
+                }
+                List<Message.CatalogEntry> entries = new ArrayList<>();
+                for (int i = 0; i < count; i++) {
+                    entries.add(new Message.CatalogEntry(r.bool("wanted"),
+                            r.str16("spec", Message.CatalogEntry.MAX_SPEC_BYTES)));
+                }
+                yield new Message.VmCatalog(version, cores, memory, fromPrimary, entries);
             }
             default -> throw new ProtocolException(type + " is a data-channel frame, not a control message");
         };

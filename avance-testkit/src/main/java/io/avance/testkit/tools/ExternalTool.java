@@ -197,6 +197,29 @@ public final class ExternalTool {
         }
 
         /**
+         * Asks the program to stop (SIGTERM), as a user pressing Ctrl-C would: most programs then
+         * finish cleanly and write what they owe (fio writes its logs).
+         */
+        public void terminate() {
+            process.destroy();
+        }
+
+        /**
+         * Waits for the program to end, without failing if it does not.
+         *
+         * @param limit the longest wait
+         * @return true if it ended
+         */
+        public boolean awaitExit(Duration limit) {
+            try {
+                return process.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+
+        /**
          * Waits for the program to end.
          *
          * @param limit the longest wait; after it the program is killed and the test fails

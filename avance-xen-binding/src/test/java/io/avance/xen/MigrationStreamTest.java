@@ -1,0 +1,110 @@
+package io.avance.xen;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.sun.jna.Memory;
+import com.sun.jna.NativeLong;
+import io.avance.xen.libxl.LibC;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+
+/** The framing between libxl's pipe and the engine's channel, over real pipes. */
+class MigrationStreamTest {
+
+    private static final LibC C = LibC.INSTANCE;
+
+    private static int[] pipe() {
+        int[] fds = new int[2];
+        assertEquals(0, C.pipe2(fds, LibC.O_CLOEXEC));
+        return fds;
+    }
+
+    private static void writeAll(int fd, byte[] data) {
+        Memory memory = new Memory(data.length);
+        memory.write(0, data, 0, data.length);
+        long offset = 0;
+        while (offset < data.length) {
+            long n = C.write(fd, memory.share(offset), new NativeLong(data.length - offset)).longValue();
+            assertTrue(n > 0);
+            offset += n;
+        }
+    }
+
+    private static byte[] readAll(int fd) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Memory buffer = new Memory(65536);
+        while (true) {
+            long n = C.read(fd, buffer, new NativeLong(buffer.size())).longValue();
+            if (n <= 0) {
+                return out.toByteArray();
+            }
+            out.write(buffer.getByteArray(0, (int) n), 0, (int) n);
+        }
+    }
+
+    @Test
+    void carriesAStreamBothWaysAndStopsAtItsEnd() throws Exception {
+        byte[] data = new byte[3_000_000 + 17];
+        new Random(5).nextBytes(data);
+        int[] source = pipe();
+        C.fcntl(source[0], LibC.F_SETFL, C.fcntl(source[0], LibC.F_GETFL, 0) | LibC.O_NONBLOCK);
+        AtomicBoolean done = new AtomicBoolean();
+        // The "libxl" side writes everything, then says it is done; the write end stays open,
+        // as when another helper process inherited it, so EOF never comes.
+        CompletableFuture<Void> producer = CompletableFuture.runAsync(() -> {
+            writeAll(source[1], data);
+            done.set(true);
+        });
+        ByteArrayOutputStream wire = new ByteArrayOutputStream();
+        long sent = MigrationStream.pumpToChannel(C, source[0], Channels.newChannel(wire), done::get);
+        producer.get(10, TimeUnit.SECONDS);
+        C.close(source[1]);
+        MigrationStream.writeEnd(Channels.newChannel(wire), true);
+        assertEquals(data.length, sent);
+        // What follows the end marker belongs to the engine's handshake, not to libxl.
+        wire.write("handshake".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+
+        int[] target = pipe();
+        CompletableFuture<byte[]> consumer = CompletableFuture.supplyAsync(() -> readAll(target[0]));
+        ByteArrayInputStream in = new ByteArrayInputStream(wire.toByteArray());
+        var channel = Channels.newChannel(in);
+        long received = MigrationStream.pumpFromChannel(C, channel, target[1]);
+        assertEquals(data.length, received);
+        assertArrayEquals(data, consumer.get(10, TimeUnit.SECONDS));
+        C.close(target[0]);
+        ByteBuffer rest = ByteBuffer.allocate(32);
+        channel.read(rest);
+        assertEquals("handshake", new String(rest.array(), 0, rest.position(), java.nio.charset.StandardCharsets.US_ASCII));
+    }
+
+    @Test
+    void refusesAnAbortedATruncatedOrAMalformedStream() {
+        assertFails(new byte[] {0, 0, 0, 3, 1, 2, 3, -1, -1, -1, -1}, "aborted");
+        assertFails(new byte[] {0, 0, 0, 3, 1, 2}, "ended before its end marker");
+        assertFails(new byte[] {0, 0, 0, 3, 1, 2, 3}, "ended before its end marker");
+        assertFails(new byte[] {0x7f, 0, 0, 0}, "frame length");
+        assertFails(new byte[] {-1, -1, -1, -2}, "frame length");
+    }
+
+    private static void assertFails(byte[] wire, String why) {
+        int[] target = pipe();
+        CompletableFuture<byte[]> consumer = CompletableFuture.supplyAsync(() -> readAll(target[0]));
+        IOException e = assertThrows(IOException.class, () -> MigrationStream.pumpFromChannel(C,
+                Channels.newChannel(new ByteArrayInputStream(wire)), target[1]));
+        assertTrue(e.getMessage().contains(why), e.getMessage());
+        // The pipe was closed, so the reader (libxl) sees EOF rather than waiting for ever.
+        consumer.join();
+        C.close(target[0]);
+    }
+}

@@ -126,6 +126,10 @@ mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs tmpfs /tmp
+# libxl keeps lock files in /var/run/xen (domid-history.lock: destroy fails without it).
+mkdir -p /var/run/xen /var/lib/xen /var/log/xen/console
+# Loopback, for the migration tests' sockets (and anything else local).
+ip link set lo up
 echo "avance-dom0: init at $(cut -d' ' -f1 /proc/uptime) s"
 for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs; do
   insmod /lib/modules/$m.ko || echo "avance-dom0: insmod $m failed"
@@ -135,7 +139,8 @@ xenstored --pid-file /var/run/xenstored.pid
 i=0
 while [ ! -S /var/run/xenstored/socket ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 xen-init-dom0
-xenconsoled --pid-file=/var/run/xenconsoled.pid
+mkdir -p /var/log/xen/console
+xenconsoled --pid-file=/var/run/xenconsoled.pid --log=guest --log-dir=/var/log/xen/console
 echo "avance-dom0: xen daemons up at $(cut -d' ' -f1 /proc/uptime) s"
 if [ -x /avance/run-tests.sh ]; then
   /avance/run-tests.sh

@@ -798,8 +798,8 @@ public final class XenHypervisorAdapter implements HypervisorAdapter {
                     return;
                 }
                 watch.reported = true;
-                String detail = "guest " + DomainStates.shutdownReason(reason) + " (domain " + watch.domid + ")";
-                destroyAfterShutdown(watch.domid);
+                String detail = "guest " + DomainStates.shutdownReason(reason) + " (domain " + watch.domid + ")"
+                        + destroyAfterShutdown(watch.domid);
                 switch (reason) {
                     case DomainStates.SHUTDOWN_POWEROFF -> {
                         outcomes.put(vm, VmState.STOPPED);
@@ -833,14 +833,17 @@ public final class XenHypervisorAdapter implements HypervisorAdapter {
         }
     }
 
-    private void destroyAfterShutdown(int domid) {
+    /** Destroys a domain that shut down; returns "" or what went wrong, for the event's detail. */
+    private String destroyAfterShutdown(int domid) {
         try {
             call(s -> {
                 s.destroy(domid);
                 return null;
             });
+            return "";
         } catch (HypervisorException e) {
             LOG.log(Level.WARNING, "destroying domain {0} after its shutdown: {1}", domid, e.getMessage());
+            return "; destroying its domain failed: " + e.getMessage();
         }
     }
 
@@ -909,11 +912,21 @@ public final class XenHypervisorAdapter implements HypervisorAdapter {
     // ---------------------------------------------------------------------------------------
     // Domains of a VM.
 
-    /** Every domain of a VM: its own name, and the two migration names. */
+    /**
+     * Every domain of a VM: its own name, then the two migration names, in that order. One
+     * {@code libxl_list_domain} and one name lookup per domain, rather than a name search per
+     * candidate name.
+     */
     private List<DomainSnapshot> domainsOf(String vm) {
+        List<String> names = List.of(vm, vm + DomainStates.INCOMING_SUFFIX, vm + DomainStates.MIGRATED_AWAY_SUFFIX);
         List<DomainSnapshot> found = new ArrayList<>();
-        for (String name : List.of(vm, vm + DomainStates.INCOMING_SUFFIX, vm + DomainStates.MIGRATED_AWAY_SUFFIX)) {
-            domainNamed(name).ifPresent(found::add);
+        List<DomainSnapshot> all = call(XenSession::listDomains);
+        for (String name : names) {
+            for (DomainSnapshot domain : all) {
+                if (domain.name().equals(name)) {
+                    found.add(domain);
+                }
+            }
         }
         return found;
     }
@@ -933,14 +946,7 @@ public final class XenHypervisorAdapter implements HypervisorAdapter {
     }
 
     private Optional<DomainSnapshot> domainNamed(String name) {
-        return call(s -> {
-            OptionalInt domid = s.domidOf(name);
-            if (domid.isEmpty()) {
-                return Optional.empty();
-            }
-            // The name may have moved between the two calls (a rename, a destroy): check it.
-            return s.domainInfo(domid.getAsInt()).filter(d -> d.name().equals(name));
-        });
+        return call(XenSession::listDomains).stream().filter(d -> d.name().equals(name)).findFirst();
     }
 
     private DomainSnapshot requireDomain(String vm) {
@@ -1123,11 +1129,17 @@ public final class XenHypervisorAdapter implements HypervisorAdapter {
 
         @Override
         public VmInfo receive(VmSpec spec, ReadableByteChannel in) {
-            define(spec);
             String vm = spec.name();
+            requireOpen();
+            // Not through define() when the VM is already defined as sent: on one host the
+            // source's send holds the VM's lock while it streams, and this side must read the
+            // stream meanwhile.
+            if (!definitions.get(vm).map(d -> d.spec().equals(spec)).orElse(false)) {
+                define(spec);
+            }
             VmDefinitions.Definition definition = requireDefinition(vm);
-            return withVmLock(vm, () -> {
-                String incomingName = vm + DomainStates.INCOMING_SUFFIX;
+            String incomingName = vm + DomainStates.INCOMING_SUFFIX;
+            return withVmLock(incomingName, () -> {
                 if (domainNamed(incomingName).isPresent()) {
                     throw new HypervisorException("VM '" + vm + "' is already being received");
                 }

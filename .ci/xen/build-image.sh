@@ -92,7 +92,7 @@ if [ ! -f "$base/dom0-base.cpio.gz" ]; then
   guest="$base/guest-root"
   mkdir -p "$guest"/{bin,sbin,proc,sys,dev,tmp}
   cp "$pr/bin/busybox" "$guest/bin/busybox"
-  for applet in sh mount echo cat sleep date mkdir dd; do ln -s busybox "$guest/bin/$applet"; done
+  for applet in sh mount echo cat sleep date mkdir dd grep; do ln -s busybox "$guest/bin/$applet"; done
   # The kernel runs /sbin/poweroff (or /sbin/reboot) when Xen asks the guest to stop; with no
   # init daemon to signal, they must act at once.
   printf '#!/bin/sh\nexec /bin/busybox poweroff -f\n' > "$guest/sbin/poweroff"
@@ -103,6 +103,10 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 echo "avance-guest: up"
+# A test asks for a kernel crash (Xen then reports the domain shut down with reason "crash").
+if grep -q avance.crash /proc/cmdline; then
+  echo c > /proc/sysrq-trigger
+fi
 # Keep writing a little memory, so that log-dirty rounds see pages change.
 n=0
 while true; do

@@ -168,6 +168,20 @@ class XenLifecycleInDom0 {
 
     @Test
     @Order(9)
+    void aGuestKernelCrashIsReportedAndItsDomainDestroyed() throws Exception {
+        xen.adapter.define(Dom0Fixture.guest("crash1", "avance.crash"));
+        xen.adapter.start("crash1");
+        xen.awaitEvent("crash1", VmEvent.Kind.STARTED, GUEST);
+        VmEvent crashed = xen.awaitEvent("crash1", VmEvent.Kind.CRASHED, GUEST);
+        assertTrue(crashed.detail().contains("crash"), crashed.detail());
+        assertEquals(VmState.CRASHED, xen.info("crash1").state());
+        assertFalse(Dom0Fixture.run("xl", "list").contains("crash1"), "the crashed domain is destroyed");
+        // The engine restarts a crashed VM where it ran.
+        xen.adapter.undefine("crash1");
+    }
+
+    @Test
+    @Order(10)
     void aNewAdapterFindsTheRunningVmsOfTheOldOne() throws Exception {
         VmSpec spec = Dom0Fixture.guest("life2");
         xen.adapter.define(spec);

@@ -8,7 +8,7 @@ import java.util.regex.Pattern;
 /**
  * Parsers for configuration values, each failing with a {@link ConfigException} that names the key.
  */
-final class ConfigValues {
+public final class ConfigValues {
 
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ns|us|ms|s|m|h)");
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(B|KiB|MiB|GiB|TiB)?");
@@ -47,8 +47,13 @@ final class ConfigValues {
 
     /**
      * Parses {@code 4096}, {@code 64KiB}, {@code 8MiB}, {@code 1GiB}.
+     *
+     * @param key  the key or option it was given for, named in the error
+     * @param text the size
+     * @return bytes
+     * @throws ConfigException naming the key if the text is not a size
      */
-    static long sizeBytes(String key, String text) {
+    public static long sizeBytes(String key, String text) {
         Matcher matcher = SIZE.matcher(text.trim());
         if (!matcher.matches()) {
             throw new ConfigException(key, text, "not a size (use bytes or a binary unit: 4096, 64KiB, 8MiB, 1GiB)");

@@ -42,6 +42,7 @@ public final class NodeConfig {
     private final List<VolumeConfig> volumes;
     private final Optional<InetSocketAddress> nbdListen;
     private final long resyncRateBytesPerSecond;
+    private final long replicationAckTimeoutNanos;
 
     private NodeConfig(Builder builder, NodeId nodeId, Optional<Peer> peer, PairTimings timings) {
         this.nodeId = nodeId;
@@ -61,6 +62,7 @@ public final class NodeConfig {
         this.volumes = List.copyOf(builder.volumes);
         this.nbdListen = Optional.ofNullable(builder.nbdListen);
         this.resyncRateBytesPerSecond = builder.resyncRateBytesPerSecond;
+        this.replicationAckTimeoutNanos = builder.replicationAckTimeoutNanos;
     }
 
     /**
@@ -158,6 +160,14 @@ public final class NodeConfig {
         return resyncRateBytesPerSecond;
     }
 
+    /**
+     * @return how long a replicated write may wait for the peer before the data session is dropped
+     *         ({@code replication.ack-timeout}, default 30 s)
+     */
+    public long replicationAckTimeoutNanos() {
+        return replicationAckTimeoutNanos;
+    }
+
     /** @return where volume data and metadata live: {@code volumes} in the data directory */
     public Path volumeDirectory() {
         return dataDirectory.resolve("volumes");
@@ -226,6 +236,7 @@ public final class NodeConfig {
         private final List<VolumeConfig> volumes = new ArrayList<>();
         private InetSocketAddress nbdListen;
         private long resyncRateBytesPerSecond;
+        private long replicationAckTimeoutNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
 
         private Builder(String nodeId) {
             this.nodeId = nodeId;
@@ -340,6 +351,12 @@ public final class NodeConfig {
             return this;
         }
 
+        /** @param nanos how long a replicated write may wait for the peer ({@code replication.ack-timeout}) @return this */
+        public Builder replicationAckTimeoutNanos(long nanos) {
+            this.replicationAckTimeoutNanos = nanos;
+            return this;
+        }
+
         /** @param bytesPerSecond the resync rate limit, 0 for none ({@code replication.resync-rate}) @return this */
         public Builder resyncRateBytesPerSecond(long bytesPerSecond) {
             this.resyncRateBytesPerSecond = bytesPerSecond;
@@ -420,15 +437,21 @@ public final class NodeConfig {
                 throw new ConfigException("link.reconnect-interval", ConfigValues.formatNanos(reconnectIntervalNanos),
                         "must be positive");
             }
-            if (maxFrameBytes < 64 * 1024 || maxFrameBytes > 64 << 20) {
+            // The data channel carries replicated writes of up to 4 MiB in one frame.
+            int minimumFrame = io.avance.core.wire.FrameType.Limits.DATA + io.avance.core.wire.FrameFormat.HEADER_BYTES;
+            if (maxFrameBytes < minimumFrame || maxFrameBytes > 64 << 20) {
                 throw new ConfigException("link.max-frame-size", String.valueOf(maxFrameBytes),
-                        "must be from 64KiB to 64MiB");
+                        "must be from " + minimumFrame + " bytes (a 4 MiB replicated write and its headers) to 64MiB");
             }
             Set<String> volumeNames = new HashSet<>();
             for (VolumeConfig volume : volumes) {
                 if (!volumeNames.add(volume.spec().name())) {
                     throw new ConfigException("volume." + volume.spec().name(), volume.spec().name(), "volume named twice");
                 }
+            }
+            if (replicationAckTimeoutNanos < java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(100)) {
+                throw new ConfigException("replication.ack-timeout", ConfigValues.formatNanos(replicationAckTimeoutNanos),
+                        "must be at least 100ms");
             }
             if (resyncRateBytesPerSecond < 0) {
                 throw new ConfigException("replication.resync-rate", String.valueOf(resyncRateBytesPerSecond),

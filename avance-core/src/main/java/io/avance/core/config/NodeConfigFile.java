@@ -47,7 +47,7 @@ public final class NodeConfigFile {
             "engine.tick-interval", "link.handshake-timeout", "link.reconnect-interval", "link.max-frame-size",
             "policy.health-margin", "policy.failover-hold-off", "policy.reboot-hold-off", "policy.incident-window",
             "policy.backup-mtbf-threshold", "policy.vm-restart-limit", "witness.address", "nbd.listen",
-            "replication.resync-rate");
+            "replication.resync-rate", "replication.ack-timeout");
     private static final Set<String> PUBLIC_KEYS = Set.of("bind", "peer", "probe");
     private static final Set<String> VOLUME_KEYS = Set.of("size", "bitmap-block-size", "path");
 
@@ -148,6 +148,7 @@ public final class NodeConfigFile {
         optional(values, "nbd.listen").ifPresent(v -> builder.nbdListen(ConfigValues.address("nbd.listen", v)));
         optional(values, "replication.resync-rate").ifPresent(v -> builder.resyncRateBytesPerSecond(
                 ConfigValues.sizeBytes("replication.resync-rate", v.endsWith("/s") ? v.substring(0, v.length() - 2) : v)));
+        durationKey(values, "replication.ack-timeout", builder::replicationAckTimeoutNanos);
         durationKey(values, "timing.heartbeat-interval", builder::heartbeatIntervalNanos);
         durationKey(values, "timing.detection-minimum", builder::detectionMinimumNanos);
         durationKey(values, "timing.detection-maximum", builder::detectionMaximumNanos);
@@ -160,7 +161,7 @@ public final class NodeConfigFile {
         optional(values, "link.max-frame-size").ifPresent(v -> {
             long bytes = ConfigValues.sizeBytes("link.max-frame-size", v);
             if (bytes > Integer.MAX_VALUE) {
-                throw new ConfigException("link.max-frame-size", v, "must be from 64KiB to 64MiB");
+                throw new ConfigException("link.max-frame-size", v, "must be at most 64MiB");
             }
             builder.maxFrameBytes((int) bytes);
         });

@@ -218,6 +218,20 @@ public final class PrivateLink implements AutoCloseable {
         return true;
     }
 
+    /**
+     * Closes the data channel's session (the peer stopped acknowledging, or broke the data
+     * protocol); the dialer connects again, and the volumes plan afresh.
+     *
+     * @param reason for the log
+     */
+    public void resetData(String reason) {
+        Channel channel = session(DATA);
+        if (channel != null && channel.isActive()) {
+            LOG.log(Level.WARNING, "{0}: resetting the data channel to {1}: {2}", self, peer, reason);
+            channel.close();
+        }
+    }
+
     /** Whether a flush is queued on the channel's event loop; touched only there. */
     private static final AttributeKey<boolean[]> FLUSH_QUEUED = AttributeKey.valueOf("avance.flushQueued");
 

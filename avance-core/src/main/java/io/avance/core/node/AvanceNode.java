@@ -20,8 +20,6 @@ import io.avance.core.nbd.NbdServer;
 import io.avance.core.replication.ReplicatedVolume;
 import io.avance.core.replication.VolumeManager;
 import io.avance.core.storage.BlockStoreFactory;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import java.util.concurrent.CompletableFuture;
 import io.avance.core.config.NodeConfig;
 import io.avance.core.config.PublicPath;
@@ -398,22 +396,7 @@ public final class AvanceNode implements AutoCloseable {
                         }
                     }, volumes);
             PrivateLink link = incarnation.link;
-            volumes.attach(new VolumeManager.DataSender() {
-                @Override
-                public boolean send(ByteBuf frame) {
-                    return link.sendData(frame);
-                }
-
-                @Override
-                public ByteBufAllocator allocator() {
-                    return link.dataAllocator();
-                }
-
-                @Override
-                public boolean writable() {
-                    return link.dataWritable();
-                }
-            });
+            volumes.attach(VolumeManager.DataSender.over(link));
             // Probe every public network that has a probe address, at the heartbeat interval: the
             // isolation rule needs this node's view of its networks to be current.
             incarnation.networks = new NetworkMonitor(config.publicPaths(), faults,
@@ -716,6 +699,11 @@ public final class AvanceNode implements AutoCloseable {
         @Override
         public NodeId id() {
             return config.nodeId();
+        }
+
+        @Override
+        public long replicationAckTimeoutNanos() {
+            return config.replicationAckTimeoutNanos();
         }
 
         @Override

@@ -327,6 +327,11 @@ public final class PairController {
         renewWitnessIfQuiet(now);
         expirePending(now);
         reportLongSilence(now);
+        if (peerId.isEmpty() && (role == PairRole.UNDECIDED || role == PairRole.ISOLATED)) {
+            // A standalone node has nobody to pair with or to fail over to: it serves alone (and its
+            // volumes track every write for the peer that may join later).
+            becomePrimary(nextEpoch(epoch, 0), "standalone node: no peer is configured");
+        }
         decide(now, pause);
         if (lastHeartbeatSentNanos == NEVER || now - lastHeartbeatSentNanos >= timings.heartbeatIntervalNanos()) {
             sendHeartbeats(now);

@@ -88,10 +88,18 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
     /** The largest run sent in one replicated write or resync message. */
     static final int MAX_CHUNK = 4 << 20;
     private static final int EXTENT_SHIFT = 22;
-    private static final int ACTIVITY_LOG_EXTENTS = 128;
+    /** The activity log covers up to 4 GiB (1,024 extents of 4 MiB), or the whole volume if smaller. */
+    private static final int ACTIVITY_LOG_EXTENTS = 1024;
     private static final int RESYNC_RUN = 1 << 20;
     private static final int RESYNC_WINDOW = 8 << 20;
     private static final int VERIFY_BLOCKS = 256;
+    /**
+     * A replicated write the peer has not acknowledged by then means a stuck peer (a hung disk, a
+     * wedged process): the data session is dropped, and the write, like every write after it, is
+     * tracked in the bitmap instead of hanging the application. Long, because a backup's flush of a
+     * large page cache can legitimately take many seconds (DRBD's default is 42 s).
+     */
+    static final long ACK_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(30);
     /** A fence that has not answered by then failed: the writes behind it fail rather than hang. */
     private static final long FENCE_TIMEOUT_SECONDS = 30;
 
@@ -141,6 +149,9 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
         /** @return the resync rate limit in bytes per second (0 for none) */
         long resyncRateBytesPerSecond();
 
+        /** @return how long a replicated write may wait for the peer before the session is dropped */
+        long ackTimeoutNanos();
+
         /** @param action what @param detail to what and why @param outcome what came of it */
         void audit(String action, String detail, String outcome);
     }
@@ -155,6 +166,9 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
 
         /** @return whether the channel can take more without piling up */
         boolean writable();
+
+        /** @param reason why the session must be dropped (the peer stopped acknowledging, or broke the protocol) */
+        void reset(String reason);
     }
 
     private final VolumeSpec spec;
@@ -177,9 +191,21 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
     private final Map<Long, Pending> pending = new LinkedHashMap<>();
     private final Map<Long, Integer> busyExtents = new HashMap<>();
     private final Map<Long, CompletableFuture<ByteBuf>> remoteReads = new HashMap<>();
+    /**
+     * Writes waiting for room in the activity log (every extent in it is touched by a write in
+     * flight), in submission order; later writes queue behind them so that order is kept.
+     */
+    private final java.util.ArrayDeque<Waiting> waitingForLog = new java.util.ArrayDeque<>();
+
+    private record Waiting(long firstExtent, long lastExtent, Runnable task) {
+    }
     private long nextSeq;
     private long nextLocalId;
     private PeerSession peer;
+    /** Why the copies are in split brain, as the primary found it; null for a size mismatch. */
+    private SyncDecision splitDecision;
+    /** A reset of the data session was asked for and peerLost has not come yet. */
+    private boolean resetRequested;
     private int tag = -1;
     private boolean planned;
     /** The role the volume last acted on (the node's role can change before the volume hears). */
@@ -205,10 +231,13 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
         final long offset;
         final long length;
         final CompletableFuture<Void> future;
-        final boolean needsRemote;
+        /** Whether the peer must apply it too; cleared when the peer goes away before acknowledging. */
+        boolean needsRemote;
         long id;
         boolean local;
         boolean remote;
+
+        final long startedNanos = host.nanoTime();
 
         Pending(long offset, long length, CompletableFuture<Void> future, boolean needsRemote) {
             this.offset = offset;
@@ -282,9 +311,16 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
         this.meta = existing.orElse(VolumeMeta.created(spec.name(), spec.sizeBytes(), spec.bitmapBlockSizeBytes()));
         this.outOfSync = new DirtyBitmap(spec.sizeBytes(), blockSize);
         this.bitmapFile = new BitmapFile(directory.resolve(spec.name() + ".bitmap"), outOfSync);
-        this.activityLog = new ActivityLog(directory.resolve(spec.name() + ".al"), EXTENT_SHIFT, ACTIVITY_LOG_EXTENTS);
+        long extents = (spec.sizeBytes() + (1L << EXTENT_SHIFT) - 1) >>> EXTENT_SHIFT;
+        this.activityLog = new ActivityLog(directory.resolve(spec.name() + ".al"), EXTENT_SHIFT,
+                (int) Math.min(ACTIVITY_LOG_EXTENTS, extents));
         bitmapFile.loadInto();
-        if (!meta.cleanShutdown()) {
+        if (!meta.cleanShutdown() && activityLog.unreadable()) {
+            // A crash, and no readable record of where writes were: assume they were anywhere.
+            outOfSync.setAll();
+            LOG.log(Level.WARNING, "volume {0}: not shut down cleanly and its activity log cannot be read; the whole "
+                    + "volume will be resynchronised", spec.name());
+        } else if (!meta.cleanShutdown()) {
             // A crash: whatever the hot extents were being written may be on this copy only.
             int shift = EXTENT_SHIFT - outOfSync.blockShift();
             for (long extent : activityLog.recovered()) {
@@ -302,7 +338,28 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
         this.dirtyBytes = outOfSync.dirtyBytes();
         this.io = new LoggingExecutor(spec.name());
         this.io.setRemoveOnCancelPolicy(true);
+        long checkMillis = Math.max(10, Math.min(1000, TimeUnit.NANOSECONDS.toMillis(host.ackTimeoutNanos()) / 4));
+        this.io.scheduleWithFixedDelay(this::checkAcknowledgements, checkMillis, checkMillis, TimeUnit.MILLISECONDS);
         refreshDataState();
+    }
+
+    /** Drops the data session if the oldest replicated write has waited too long for the peer. */
+    private void checkAcknowledgements() {
+        if (peer == null || resetRequested) {
+            return;
+        }
+        for (Pending op : pending.values()) {
+            if (op.needsRemote && !op.remote) {
+                long waited = host.nanoTime() - op.startedNanos;
+                if (waited >= host.ackTimeoutNanos()) {
+                    resetRequested = true;
+                    peer.reset("volume " + spec.name() + ": the peer has not acknowledged a write for "
+                            + TimeUnit.NANOSECONDS.toSeconds(waited) + " s");
+                }
+                // Pending keeps submission order: the first one waiting is the oldest.
+                return;
+            }
+        }
     }
 
     @Override
@@ -454,7 +511,7 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
             result.completeExceptionally(refused);
             return result;
         }
-        io.execute(() -> {
+        io.execute(() -> admit(offset, data.readableBytes(), () -> {
             try {
                 doWrite(offset, data, fua, result);
             } catch (RuntimeException e) {
@@ -462,9 +519,46 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
             } finally {
                 data.release();
             }
-        });
+        }));
         return result;
     }
+
+    /**
+     * Runs a write now, or queues it (in order) until the activity log has room for its extents.
+     * On the I/O thread.
+     */
+    private void admit(long offset, long length, Runnable task) {
+        long first = offset >>> EXTENT_SHIFT;
+        long last = (offset + Math.max(1, length) - 1) >>> EXTENT_SHIFT;
+        if (waitingForLog.isEmpty() && activityLog.hasRoom(first, last, busyExtents.keySet())) {
+            task.run();
+        } else {
+            waitingForLog.add(new Waiting(first, last, task));
+        }
+    }
+
+    /** Runs the queued writes that now fit, in order; called whenever a write unpins its extents. */
+    private void admitWaiting() {
+        if (admitting) {
+            // A write run from the loop below completed at once and unpinned: the loop goes on.
+            return;
+        }
+        admitting = true;
+        try {
+            while (!waitingForLog.isEmpty()) {
+                Waiting next = waitingForLog.peek();
+                if (!activityLog.hasRoom(next.firstExtent(), next.lastExtent(), busyExtents.keySet())) {
+                    return;
+                }
+                waitingForLog.poll();
+                next.task().run();
+            }
+        } finally {
+            admitting = false;
+        }
+    }
+
+    private boolean admitting;
 
     /**
      * Writes zeros, or trims (which reads back as zeros too).
@@ -482,13 +576,13 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
             result.completeExceptionally(refused);
             return result;
         }
-        io.execute(() -> {
+        io.execute(() -> admit(offset, length, () -> {
             try {
                 doZeroes(offset, length, fua, trim, result);
             } catch (RuntimeException e) {
                 result.completeExceptionally(e);
             }
-        });
+        }));
         return result;
     }
 
@@ -630,7 +724,7 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
         long firstExtent = offset >>> EXTENT_SHIFT;
         long lastExtent = (offset + length - 1) >>> EXTENT_SHIFT;
         try {
-            activityLog.ensure(firstExtent, lastExtent, busyExtents.keySet(), this::persistExtent);
+            activityLog.ensure(firstExtent, lastExtent, busyExtents.keySet(), this::persistExtents);
         } catch (IOException e) {
             failLocal("activity log: " + e.getMessage());
             if (!remote) {
@@ -746,41 +840,51 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
     }
 
     private void unpin(Pending op) {
+        if (op.length == 0) {
+            return;
+        }
         long firstExtent = op.offset >>> EXTENT_SHIFT;
-        long lastExtent = (op.offset + Math.max(1, op.length) - 1) >>> EXTENT_SHIFT;
+        long lastExtent = (op.offset + op.length - 1) >>> EXTENT_SHIFT;
         for (long extent = firstExtent; extent <= lastExtent; extent++) {
             busyExtents.computeIfPresent(extent, (key, count) -> count == 1 ? null : count - 1);
+        }
+        if (!waitingForLog.isEmpty()) {
+            admitWaiting();
         }
     }
 
     /**
-     * Before an extent leaves the activity log: every completed write in it must be durable (so a
-     * crash cannot lose one that the peer has), and its dirty bits too, including those of resync
-     * runs sent but not yet acknowledged (cleared in memory, not yet on the peer).
+     * Before extents leave the activity log: every completed write in them must be durable (so a
+     * crash cannot lose one that the peer has), and their dirty bits too, including those of resync
+     * runs sent but not yet acknowledged (cleared in memory, not yet on the peer). One data fsync
+     * and one bitmap fsync cover the whole batch.
      */
-    private void persistExtent(long extent) throws IOException {
-        int shift = EXTENT_SHIFT - outOfSync.blockShift();
-        long from = extent << shift;
-        long to = Math.min(outOfSync.blocks(), (extent + 1) << shift);
+    private void persistExtents(List<Long> extents) throws IOException {
         if (!localFailed) {
             store.sync();
         }
-        List<long[]> borrowed = new ArrayList<>();
-        for (Map.Entry<Long, Long> run : inFlightResync.entrySet()) {
-            long first = Math.max(from, run.getKey() / blockSize);
-            long end = Math.min(to, (run.getKey() + run.getValue() + blockSize - 1) / blockSize);
-            for (long block = first; block < end; block++) {
-                if (!outOfSync.get(block)) {
-                    outOfSync.set(block, block + 1);
-                    borrowed.add(new long[] {block});
-                }
-            }
-        }
+        int shift = EXTENT_SHIFT - outOfSync.blockShift();
+        List<Long> borrowed = new ArrayList<>();
         try {
-            bitmapFile.write(from, to);
+            for (long extent : extents) {
+                long from = extent << shift;
+                long to = Math.min(outOfSync.blocks(), (extent + 1) << shift);
+                for (Map.Entry<Long, Long> run : inFlightResync.entrySet()) {
+                    long first = Math.max(from, run.getKey() / blockSize);
+                    long end = Math.min(to, (run.getKey() + run.getValue() + blockSize - 1) / blockSize);
+                    for (long block = first; block < end; block++) {
+                        if (!outOfSync.get(block)) {
+                            outOfSync.set(block, block + 1);
+                            borrowed.add(block);
+                        }
+                    }
+                }
+                bitmapFile.writeWithoutSync(from, to);
+            }
+            bitmapFile.sync();
         } finally {
-            for (long[] block : borrowed) {
-                outOfSync.clear(block[0], block[0] + 1);
+            for (long block : borrowed) {
+                outOfSync.clear(block, block + 1);
             }
         }
     }
@@ -792,7 +896,7 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
         }
         try {
             activityLog.ensure(offset >>> EXTENT_SHIFT, (offset + length - 1) >>> EXTENT_SHIFT, busyExtents.keySet(),
-                    this::persistExtent);
+                    this::persistExtents);
             return true;
         } catch (IOException e) {
             failLocal("activity log: " + e.getMessage());
@@ -856,11 +960,59 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
                     + ": the local disk failed and the peer's copy cannot be reached"));
             return;
         }
-        long id = ++nextRequestId;
-        remoteReads.put(id, result);
-        ByteBuf fields = DataCodec.fields(peer.allocator());
-        fields.writeInt(tag).writeLong(id).writeLong(offset).writeInt(length);
-        peer.send(DataCodec.frame(peer.allocator(), FrameType.READ_REQUEST, fields, null));
+        if (length > 0 && outOfSync.anySet(outOfSync.firstBlock(offset), outOfSync.endBlock(offset, length))) {
+            // The peer's copy of these blocks is older than what was acknowledged, and the newer
+            // data was only on the disk that failed: an error, never stale data.
+            result.completeExceptionally(new VolumeException(VolumeException.Reason.IO_ERROR, "volume " + spec.name()
+                    + ": blocks in " + offset + "+" + length + " were only on the local disk, which failed"));
+            return;
+        }
+        // The peer answers at most MAX_CHUNK per request; a longer read is several requests.
+        List<CompletableFuture<ByteBuf>> parts = new ArrayList<>();
+        for (int done = 0; done < length || (length == 0 && parts.isEmpty()); done += MAX_CHUNK) {
+            int part = Math.min(MAX_CHUNK, length - done);
+            CompletableFuture<ByteBuf> future = new CompletableFuture<>();
+            parts.add(future);
+            long id = ++nextRequestId;
+            remoteReads.put(id, future);
+            ByteBuf fields = DataCodec.fields(peer.allocator());
+            fields.writeInt(tag).writeLong(id).writeLong(offset + done).writeInt(part);
+            peer.send(DataCodec.frame(peer.allocator(), FrameType.READ_REQUEST, fields, null));
+        }
+        if (parts.size() == 1) {
+            parts.get(0).whenComplete((data, error) -> {
+                if (error != null) {
+                    result.completeExceptionally(error);
+                } else {
+                    result.complete(data);
+                }
+            });
+            return;
+        }
+        CompletableFuture.allOf(parts.toArray(new CompletableFuture[0])).whenComplete((ignored, error) -> {
+            io.netty.buffer.CompositeByteBuf whole = peer == null ? null : peer.allocator().compositeBuffer(parts.size());
+            Throwable failure = error;
+            for (CompletableFuture<ByteBuf> part : parts) {
+                ByteBuf data = part.isCompletedExceptionally() ? null : part.getNow(null);
+                if (data == null) {
+                    continue;
+                }
+                if (failure == null && whole != null) {
+                    whole.addComponent(true, data);
+                } else {
+                    data.release();
+                }
+            }
+            if (failure != null || whole == null) {
+                if (whole != null) {
+                    whole.release();
+                }
+                result.completeExceptionally(failure != null ? failure : new VolumeException(
+                        VolumeException.Reason.IO_ERROR, "volume " + spec.name() + ": the peer went away during a read"));
+            } else {
+                result.complete(whole);
+            }
+        });
     }
 
     private void writeMeta(VolumeMeta next) {
@@ -879,6 +1031,7 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
     void peerConnected(PeerSession session) {
         io.execute(() -> {
             peer = session;
+            resetRequested = false;
             planned = false;
             tag = -1;
             actingPrimary = host.primary();
@@ -934,7 +1087,12 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
             planned = false;
             tag = -1;
             abandonResync();
-            // Writes the peer never acknowledged may be missing there.
+            // Writes the peer never acknowledged may be missing there: they become writes made
+            // without the peer, recorded in the bitmap, in a new generation, and acknowledged only
+            // once the peer can know its copy is outdated (the degraded fence), exactly as the
+            // writes that follow them will be. Acknowledging them at once would let a backup that
+            // never got them take over as up to date.
+            List<Pending> orphaned = new ArrayList<>();
             for (Iterator<Pending> it = pending.values().iterator(); it.hasNext(); ) {
                 Pending op = it.next();
                 if (op.needsRemote && !op.remote) {
@@ -948,14 +1106,10 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
                                 "volume " + spec.name() + ": the peer went away with the only good copy"));
                         continue;
                     }
-                    op.remote = true;
-                    if (op.local) {
-                        it.remove();
-                        unpin(op);
-                        finish(op);
-                    }
+                    orphaned.add(op);
                 }
             }
+            orphan(orphaned);
             dirtyBytes = outOfSync.dirtyBytes();
             for (CompletableFuture<ByteBuf> read : remoteReads.values()) {
                 read.completeExceptionally(new VolumeException(VolumeException.Reason.IO_ERROR, "volume "
@@ -970,6 +1124,33 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
             }
             refreshDataState();
         });
+    }
+
+    /**
+     * Writes applied here that the peer will not have (it went away, or could not apply them):
+     * their blocks are already marked in the bitmap; they are acknowledged as writes made without
+     * the peer are, in a new generation and only after the degraded fence.
+     */
+    private void orphan(List<Pending> ops) {
+        if (ops.isEmpty()) {
+            return;
+        }
+        CompletableFuture<Void> tracking = new CompletableFuture<>();
+        if (!host.primary() || !startTracking(tracking)) {
+            Throwable cause = host.primary() ? tracking.handle((ignored, error) -> error).join() : notServing();
+            for (Pending op : ops) {
+                pending.remove(op.id);
+                unpin(op);
+                op.future.completeExceptionally(cause);
+            }
+            return;
+        }
+        for (Pending op : ops) {
+            op.needsRemote = false;
+            if (op.local) {
+                maybeComplete(op);
+            }
+        }
     }
 
     /**
@@ -1041,7 +1222,13 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
                 }
                 handle(type, payload);
             } catch (ProtocolException e) {
+                // The rest of the stream cannot be trusted: drop the session; unacknowledged writes
+                // fall back to the bitmap, and the sync is planned afresh on the next session.
                 LOG.log(Level.WARNING, "volume {0}: bad {1} from the peer: {2}", spec.name(), type, e.getMessage());
+                if (peer != null && !resetRequested) {
+                    resetRequested = true;
+                    peer.reset("volume " + spec.name() + ": bad " + type + ": " + e.getMessage());
+                }
             } catch (RuntimeException e) {
                 LOG.log(Level.ERROR, "volume " + spec.name() + ": handling " + type + " failed", e);
             } finally {
@@ -1100,6 +1287,7 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
         if (size != spec.sizeBytes() || peerBlock != blockSize) {
             LOG.log(Level.ERROR, "volume {0}: the peer's copy is {1} bytes with {2}-byte blocks, this one {3}/{4}; "
                     + "not replicating", spec.name(), size, peerBlock, spec.sizeBytes(), blockSize);
+            splitDecision = null;
             transition(ReplicationState.SPLIT_BRAIN, "the copies differ in size");
             return;
         }
@@ -1116,7 +1304,7 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
         planned = true;
         ByteBuf fields = DataCodec.fields(peer.allocator());
         DataCodec.writeName(fields, spec.name());
-        fields.writeInt(tag).writeByte(decision.ordinal());
+        fields.writeInt(tag).writeByte(decision.code());
         DataCodec.writeGeneration(fields, meta.generation());
         peer.send(DataCodec.frame(peer.allocator(), FrameType.SYNC_PLAN, fields, null));
         host.audit("sync-plan", "volume " + spec.name() + ": this " + meta.generation() + ", peer " + generation,
@@ -1126,8 +1314,11 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
                 resync = new Resync(decision == SyncDecision.FULL);
                 // The backup sends its own dirty bits next; the resync starts once they are merged.
             }
-            default -> transition(ReplicationState.SPLIT_BRAIN, "generations say " + decision + ": this copy "
-                    + meta.generation() + ", the peer's " + generation + "; the operator must choose which to keep");
+            default -> {
+                splitDecision = decision;
+                transition(ReplicationState.SPLIT_BRAIN, "generations say " + decision + ": this copy "
+                        + meta.generation() + ", the peer's " + generation + "; the operator must choose which to keep");
+            }
         }
     }
 
@@ -1137,10 +1328,10 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
         DataCodec.need(in, 5, "tag");
         tag = in.readInt();
         int code = in.readUnsignedByte();
-        if (code >= SyncDecision.values().length) {
+        SyncDecision decision = SyncDecision.fromCode(code);
+        if (decision == null) {
             throw new ProtocolException("unknown sync decision " + code);
         }
-        SyncDecision decision = SyncDecision.values()[code];
         peerGeneration = DataCodec.readGeneration(in);
         planned = true;
         switch (decision) {
@@ -1209,6 +1400,15 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
                 bitmapFile.writeAll();
             } catch (IOException e) {
                 failLocal("bitmap: " + e.getMessage());
+                return;
+            }
+            if (localFailed) {
+                // A failed disk is never a resync source: the peer's copy is served as it is, and any
+                // block it lacks stays marked, so that reading it fails instead of returning old data.
+                resync = null;
+                LOG.log(Level.WARNING, "volume {0}: the local disk failed; serving the peer''s copy, in which {1} bytes "
+                        + "are unavailable", spec.name(), outOfSync.dirtyBytes());
+                transition(ReplicationState.SYNCED, "the local disk failed: reads and writes go to the peer's copy");
                 return;
             }
             resync.start(outOfSync.dirtyBytes());
@@ -1319,7 +1519,16 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
                         + spec.name() + ": neither copy could be written"));
                 return;
             }
-        } else if (op.length > 0 && state == ReplicationState.SYNC_SOURCE) {
+            op.remote = true;
+            orphan(List.of(op));
+            if (state == ReplicationState.SYNCED || state == ReplicationState.SYNC_SOURCE) {
+                // Its disk failed: stop sending it writes it cannot apply, until its copy is replaced.
+                abandonResync();
+                transition(ReplicationState.DEGRADED, "the peer's disk failed: it could not apply a write");
+                refreshDataState();
+            }
+            return;
+        } else if (op.length > 0 && (state == ReplicationState.SYNC_SOURCE || localFailed)) {
             // A block the resync had still to send, entirely rewritten by this write, is now in sync.
             long from = (op.offset + blockSize - 1) / blockSize;
             long to = (op.offset + op.length) / blockSize;
@@ -1521,9 +1730,15 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
         if (ok) {
             current.done += sent;
         } else {
+            // The peer's disk failed: resending would fail forever. Stop replicating to it and track
+            // every write until its copy is replaced (a new copy gets a full resync).
             outOfSync.set(offset / blockSize, (offset + length + blockSize - 1) / blockSize);
-            LOG.log(Level.WARNING, "volume {0}: the peer could not apply resync data; its disk may have failed",
-                    spec.name());
+            LOG.log(Level.WARNING, "volume {0}: the peer could not apply resync data; its disk failed. Replication "
+                    + "to it stops until its copy is replaced", spec.name());
+            abandonResync();
+            transition(ReplicationState.DEGRADED, "the peer's disk failed during the resync");
+            refreshDataState();
+            return;
         }
         dirtyBytes = outOfSync.dirtyBytes();
         if (host.nanoTime() - current.lastProgressNanos > 200_000_000L) {
@@ -1831,25 +2046,36 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
                         + " then discard this node's copy as the backup's"));
                 return;
             }
-            if (!discardLocal && !host.primary()) {
-                result.completeExceptionally(new VolumeException(VolumeException.Reason.INVALID, "keeping the backup's"
-                        + " copy of " + spec.name() + " over the primary's: hand the primary role to this node first"));
+            if (!host.primary()) {
+                result.completeExceptionally(new VolumeException(VolumeException.Reason.INVALID, "volume "
+                        + spec.name() + ": resolve a split brain on the primary, which drives the resync"
+                        + (discardLocal ? "" : "; to keep this node's copy, hand the primary role to it first")));
                 return;
             }
-            host.audit("split-brain-resolved", "volume " + spec.name() + ": " + (host.primary()
-                    ? "the backup's changes are discarded" : "this node's changes are discarded"), "resyncing");
-            if (host.primary()) {
-                // Treat the backup as behind: its own changes are resent over from this copy.
-                tag = localTag;
-                planned = true;
-                resync = new Resync(false);
-                ByteBuf fields = DataCodec.fields(peer.allocator());
-                DataCodec.writeName(fields, spec.name());
-                fields.writeInt(tag).writeByte(SyncDecision.BITMAP.ordinal());
-                DataCodec.writeGeneration(fields, meta.generation());
-                peer.send(DataCodec.frame(peer.allocator(), FrameType.SYNC_PLAN, fields, null));
-                transition(ReplicationState.CONNECTED, "split brain resolved: the backup's copy is discarded");
+            if (splitDecision == null) {
+                result.completeExceptionally(new VolumeException(VolumeException.Reason.INVALID, "volume "
+                        + spec.name() + ": the two copies differ in size; neither can be resynchronised onto the "
+                        + "other. Recreate the backup's copy (remove its files) to start a full resync"));
+                return;
             }
+            // Both bitmaps together cover every block either side changed since they diverged, when
+            // they diverged from the same generation; otherwise nothing bounds the difference.
+            SyncDecision resolution = splitDecision == SyncDecision.SPLIT_BRAIN
+                    || (splitDecision == SyncDecision.PRIMARY_BEHIND && peerGeneration != null
+                    && peerGeneration.bitmap() != 0 && peerGeneration.bitmap() == meta.generation().current())
+                    ? SyncDecision.BITMAP : SyncDecision.FULL;
+            host.audit("split-brain-resolved", "volume " + spec.name() + ": the backup's changes are discarded ("
+                    + splitDecision + ", " + resolution + " resync)", "resyncing");
+            tag = localTag;
+            planned = true;
+            resync = new Resync(resolution == SyncDecision.FULL);
+            ByteBuf fields = DataCodec.fields(peer.allocator());
+            DataCodec.writeName(fields, spec.name());
+            fields.writeInt(tag).writeByte(resolution.code());
+            DataCodec.writeGeneration(fields, meta.generation());
+            peer.send(DataCodec.frame(peer.allocator(), FrameType.SYNC_PLAN, fields, null));
+            splitDecision = null;
+            transition(ReplicationState.CONNECTED, "split brain resolved: the backup's copy is discarded");
             result.complete(null);
         });
         return result;

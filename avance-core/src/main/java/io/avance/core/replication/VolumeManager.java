@@ -85,6 +85,16 @@ public final class VolumeManager implements BlockReplicator, DataLinkListener, A
 
         /** @param action what @param detail to what @param outcome how it went */
         void audit(String action, String detail, String outcome);
+
+        /**
+         * How long a replicated write may wait for the peer's acknowledgement before the data
+         * session is dropped ({@code replication.ack-timeout}).
+         *
+         * @return nanoseconds; 30 s unless configured
+         */
+        default long replicationAckTimeoutNanos() {
+            return ReplicatedVolume.ACK_TIMEOUT_NANOS;
+        }
     }
 
     /** Sends whole frames to the peer's data channel. */
@@ -97,6 +107,39 @@ public final class VolumeManager implements BlockReplicator, DataLinkListener, A
 
         /** @return whether the channel can take more */
         boolean writable();
+
+        /** @param reason why the session is dropped: the peer stopped acknowledging or broke the protocol */
+        void reset(String reason);
+
+        /**
+         * The data channel of a private link.
+         *
+         * @param link the link
+         * @return a sender over its data channel
+         */
+        static DataSender over(io.avance.core.link.PrivateLink link) {
+            return new DataSender() {
+                @Override
+                public boolean send(ByteBuf frame) {
+                    return link.sendData(frame);
+                }
+
+                @Override
+                public ByteBufAllocator allocator() {
+                    return link.dataAllocator();
+                }
+
+                @Override
+                public boolean writable() {
+                    return link.dataWritable();
+                }
+
+                @Override
+                public void reset(String reason) {
+                    link.resetData(reason);
+                }
+            };
+        }
     }
 
     private final Node node;
@@ -269,18 +312,30 @@ public final class VolumeManager implements BlockReplicator, DataLinkListener, A
             } else if (TOWARD_PRIMARY.contains(type)) {
                 volume = payload.readableBytes() >= 4 ? ownTags.get(payload.getInt(payload.readerIndex())) : null;
             } else {
-                volume = null;
-                LOG.log(Level.WARNING, "{0}: unexpected {1} on the data channel", node.id(), type);
+                frame.release();
+                resetSession("unexpected " + type + " on the data channel");
+                return;
             }
         } catch (RuntimeException e) {
+            // A peer that breaks the data protocol cannot be trusted with the rest of the stream:
+            // the session is dropped, and unacknowledged writes fall back to the dirty bitmap.
             LOG.log(Level.WARNING, "{0}: bad {1} on the data channel: {2}", node.id(), type, e.getMessage());
-            volume = null;
+            frame.release();
+            resetSession("bad " + type + ": " + e.getMessage());
+            return;
         }
         if (volume == null) {
             frame.release();
             return;
         }
         volume.onFrame(type, payload);
+    }
+
+    private void resetSession(String reason) {
+        DataSender current = sender;
+        if (current != null) {
+            current.reset(reason);
+        }
     }
 
     @Override
@@ -323,6 +378,11 @@ public final class VolumeManager implements BlockReplicator, DataLinkListener, A
             @Override
             public boolean writable() {
                 return current.writable();
+            }
+
+            @Override
+            public void reset(String reason) {
+                current.reset(reason);
             }
         };
     }
@@ -490,6 +550,11 @@ public final class VolumeManager implements BlockReplicator, DataLinkListener, A
         @Override
         public long resyncRateBytesPerSecond() {
             return resyncRate;
+        }
+
+        @Override
+        public long ackTimeoutNanos() {
+            return node.replicationAckTimeoutNanos();
         }
 
         @Override

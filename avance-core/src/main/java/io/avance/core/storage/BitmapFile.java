@@ -86,6 +86,19 @@ public final class BitmapFile implements AutoCloseable {
      * @throws IOException if the write fails
      */
     public void write(long fromBlock, long toBlock) throws IOException {
+        writeWithoutSync(fromBlock, toBlock);
+        channel.force(false);
+    }
+
+    /**
+     * Writes the words covering a range of blocks, without waiting for them to be durable: several
+     * ranges, then one {@link #sync()}.
+     *
+     * @param fromBlock first block
+     * @param toBlock   end block, exclusive
+     * @throws IOException if the write fails
+     */
+    public void writeWithoutSync(long fromBlock, long toBlock) throws IOException {
         int firstWord = (int) (fromBlock >>> 6);
         int endWord = (int) Math.min(bitmap.words().length, (toBlock + 63) >>> 6);
         if (endWord <= firstWord) {
@@ -101,6 +114,14 @@ public final class BitmapFile implements AutoCloseable {
         while (bytes.hasRemaining()) {
             position += channel.write(bytes, position);
         }
+    }
+
+    /**
+     * Makes every word written so far durable.
+     *
+     * @throws IOException if the fsync fails
+     */
+    public void sync() throws IOException {
         channel.force(false);
     }
 
@@ -111,7 +132,6 @@ public final class BitmapFile implements AutoCloseable {
      */
     public void writeAll() throws IOException {
         write(0, bitmap.blocks());
-        channel.force(false);
     }
 
     @Override

@@ -46,6 +46,13 @@ public final class FileBlockStore implements BlockStore {
                 channel.force(true);
                 actual = sizeBytes;
             }
+            if (regular && existed && actual < sizeBytes && actual % 4096 == 0) {
+                // A crash between the cut and the regrowth of a zeroing to the end of the file (see
+                // writeZeroes): the missing tail was being zeroed, and reads as zeros once regrown.
+                channel.write(ByteBuffer.allocate(1), sizeBytes - 1);
+                channel.force(true);
+                actual = sizeBytes;
+            }
             if (regular && actual != sizeBytes) {
                 throw new IOException(path + " holds " + actual + " bytes, the volume is " + sizeBytes);
             }

@@ -21,17 +21,47 @@ package io.avance.core.storage;
  */
 public enum SyncDecision {
     /** Same generation: nothing to resync but blocks either side marked dirty (crash recovery). */
-    IN_SYNC,
+    IN_SYNC(0),
     /** The backup lacks exactly what the primary's bitmap (and any dirty bits of its own) records. */
-    BITMAP,
+    BITMAP(1),
     /** The backup is too far behind for the bitmap: every block is resent. */
-    FULL,
+    FULL(2),
     /** Both copies changed independently; replication stays off until the operator chooses. */
-    SPLIT_BRAIN,
+    SPLIT_BRAIN(3),
     /** The backup's copy is newer than the primary's; the operator chooses which to keep. */
-    PRIMARY_BEHIND,
+    PRIMARY_BEHIND(4),
     /** The copies share no history: never overwrite either automatically. */
-    UNRELATED;
+    UNRELATED(5);
+
+    private final int code;
+
+    SyncDecision(int code) {
+        this.code = code;
+    }
+
+    /**
+     * The decision's code on the wire (fixed; never the declaration order).
+     *
+     * @return the code
+     */
+    public int code() {
+        return code;
+    }
+
+    /**
+     * The decision with a wire code.
+     *
+     * @param code a code from the wire
+     * @return the decision, or null if the code is unknown
+     */
+    public static SyncDecision fromCode(int code) {
+        for (SyncDecision decision : values()) {
+            if (decision.code == code) {
+                return decision;
+            }
+        }
+        return null;
+    }
 
     /**
      * Compares the primary's generation with the backup's.

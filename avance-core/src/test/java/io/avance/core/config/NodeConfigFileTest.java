@@ -52,6 +52,16 @@ class NodeConfigFileTest {
         assertEquals(50_000_000L, config.timings().heartbeatIntervalNanos());
         assertEquals(1, config.publicPaths().size());
         assertFalse(config.toString().contains(SECRET.substring(0, 16)), "the secret must never be printed");
+        assertEquals(30_000_000_000L, config.replicationAckTimeoutNanos(), "the default");
+    }
+
+    @Test
+    void replicationSettingsAreReadAndChecked() {
+        NodeConfig config = parse(valid() + "\nreplication.ack-timeout = 5s\nreplication.resync-rate = 100MiB/s");
+        assertEquals(5_000_000_000L, config.replicationAckTimeoutNanos());
+        assertEquals(100L << 20, config.resyncRateBytesPerSecond());
+        assertEquals("replication.ack-timeout", error(valid() + "\nreplication.ack-timeout = 10ms").key());
+        assertEquals("link.max-frame-size", error(valid() + "\nlink.max-frame-size = 1MiB").key());
     }
 
     @Test

@@ -23,12 +23,12 @@ class ActivityLogTest {
         Path file = directory.resolve("v.al");
         List<Long> persisted = new ArrayList<>();
         try (ActivityLog log = new ActivityLog(file, 22, 3)) {
-            log.ensure(1, 2, Set.of(), persisted::add);
-            log.ensure(7, 7, Set.of(), persisted::add);
+            log.ensure(1, 2, Set.of(), persisted::addAll);
+            log.ensure(7, 7, Set.of(), persisted::addAll);
             assertTrue(persisted.isEmpty());
-            log.ensure(9, 9, Set.of(1L), persisted::add);
+            log.ensure(9, 9, Set.of(1L), persisted::addAll);
             assertEquals(List.of(2L), persisted, "the least recently used extent not pinned leaves, bits first");
-            log.ensure(1, 1, Set.of(), persisted::add);
+            log.ensure(1, 1, Set.of(), persisted::addAll);
             assertEquals(2, log.writes() - 1, "touching a hot extent writes nothing");
         }
         // No close-time cleanup happened: this is what a crash leaves.
@@ -41,8 +41,8 @@ class ActivityLogTest {
     void aTornSlotFallsBackToTheOtherOne() throws Exception {
         Path file = directory.resolve("v.al");
         try (ActivityLog log = new ActivityLog(file, 22, 8)) {
-            log.ensure(3, 3, Set.of(), extent -> { });
-            log.ensure(4, 4, Set.of(), extent -> { });
+            log.ensure(3, 3, Set.of(), extents -> { });
+            log.ensure(4, 4, Set.of(), extents -> { });
         }
         // The newest slot (sequence 2, at offset 0) is damaged half way through a write.
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
@@ -57,11 +57,44 @@ class ActivityLogTest {
     void aClearedLogRecoversNothing() throws Exception {
         Path file = directory.resolve("v.al");
         try (ActivityLog log = new ActivityLog(file, 22, 8)) {
-            log.ensure(3, 5, Set.of(), extent -> { });
+            log.ensure(3, 5, Set.of(), extents -> { });
             log.clear();
         }
         try (ActivityLog reopened = new ActivityLog(file, 22, 8)) {
             assertTrue(reopened.recovered().isEmpty());
         }
+    }
+
+    @Test
+    void aFullLogEvictsABatchOfTheLeastRecentlyUsedInOneCall() throws Exception {
+        Path file = directory.resolve("v.al");
+        List<List<Long>> calls = new ArrayList<>();
+        try (ActivityLog log = new ActivityLog(file, 22, 32)) {
+            for (long extent = 0; extent < 32; extent++) {
+                log.ensure(extent, extent, Set.of(), calls::add);
+            }
+            log.ensure(0, 0, Set.of(), calls::add);
+            assertTrue(calls.isEmpty(), "a hot extent needs no eviction");
+            log.ensure(40, 40, Set.of(1L), calls::add);
+            assertEquals(List.of(List.of(2L, 3L)), calls, "one call, a sixteenth of the log, pinned ones kept");
+        }
+        try (ActivityLog reopened = new ActivityLog(file, 22, 32)) {
+            assertEquals(31, reopened.recovered().size());
+            assertTrue(reopened.recovered().containsAll(Set.of(0L, 1L, 40L)));
+            assertTrue(!reopened.recovered().contains(2L) && !reopened.recovered().contains(3L));
+        }
+    }
+
+    @Test
+    void aLargeLogSpansSeveralPagesAndRecoversEveryExtent() throws Exception {
+        Path file = directory.resolve("v.al");
+        assertEquals(12288, ActivityLog.slotBytes(1024));
+        try (ActivityLog log = new ActivityLog(file, 22, 1024)) {
+            log.ensure(0, 1023, Set.of(), extents -> { });
+        }
+        try (ActivityLog reopened = new ActivityLog(file, 22, 1024)) {
+            assertEquals(1024, reopened.recovered().size());
+        }
+        assertEquals(2 * 12288, java.nio.file.Files.size(file));
     }
 }

@@ -17,10 +17,12 @@ import picocli.CommandLine.Parameters;
  * {@code avance bench takeover|idle}: the measurements the README reports.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Measure takeover after SIGKILL (takeover), or an idle pair's CPU and stability (idle).")
+        description = {"Measure takeover after SIGKILL (takeover), an idle pair's CPU and stability (idle),",
+                "fio through NBD against a replicated pair, a standalone node and qemu-nbd (nbd),",
+                "or the bytes and time of a resync after the backup was away (resync)."})
 final class BenchCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", description = "takeover or idle")
+    @Parameters(index = "0", description = "takeover, idle, nbd or resync")
     private String which;
 
     @Option(names = "--runs", defaultValue = "20", description = "takeover: how many SIGKILLs")
@@ -33,6 +35,15 @@ final class BenchCommand implements Callable<Integer> {
             description = "idle: garbage each node makes, to keep its collector busy")
     private int garbage;
 
+    @Option(names = "--size", defaultValue = "1GiB", description = "nbd, resync: the volume's size")
+    private String size;
+
+    @Option(names = "--seconds", defaultValue = "20", description = "nbd: how long each random-write run lasts")
+    private int seconds;
+
+    @Option(names = "--dirty-percent", defaultValue = "10", description = "resync: the share of blocks changed")
+    private double dirtyPercent;
+
     @Option(names = "--dir", description = "workspace (default: a new temp dir)")
     private Path directory;
 
@@ -41,11 +52,18 @@ final class BenchCommand implements Callable<Integer> {
         return switch (which) {
             case "takeover" -> takeover();
             case "idle" -> idle();
+            case "nbd" -> storage("avance-bench-nbd-").nbd();
+            case "resync" -> storage("avance-bench-resync-").resync(dirtyPercent / 100);
             default -> {
-                System.err.println("avance bench: unknown benchmark '" + which + "' (takeover or idle)");
+                System.err.println("avance bench: unknown benchmark '" + which + "' (takeover, idle, nbd or resync)");
                 yield 2;
             }
         };
+    }
+
+    private NbdBench storage(String prefix) {
+        long bytes = io.avance.core.config.ConfigValues.sizeBytes("--size", size);
+        return new NbdBench(directory != null ? directory : Workspace.scratch(prefix), bytes, seconds);
     }
 
     private int takeover() {

@@ -25,13 +25,28 @@ final class Workspace implements AutoCloseable {
     NodeProcess beta;
 
     Workspace(Path directory, List<String> jvmArgs, String... settings) {
-        this.directory = directory;
+        this(directory, jvmArgs, pair -> {
+            for (int i = 0; i + 1 < settings.length; i += 2) {
+                pair.with(settings[i], settings[i + 1]);
+            }
+        });
+    }
+
+    Workspace(Path directory, List<String> jvmArgs, java.util.function.Consumer<LoopbackPair> configure) {
+        this(jvmArgs, configured(directory, configure));
+    }
+
+    /** A workspace for a pair configured by the caller (its ports chosen already); writes its files. */
+    Workspace(List<String> jvmArgs, LoopbackPair configured) {
+        this.directory = configured.directory();
         this.jvmArgs = jvmArgs;
-        LoopbackPair configured = LoopbackPair.in(directory);
-        for (int i = 0; i + 1 < settings.length; i += 2) {
-            configured.with(settings[i], settings[i + 1]);
-        }
         this.pair = configured.write();
+    }
+
+    private static LoopbackPair configured(Path directory, java.util.function.Consumer<LoopbackPair> configure) {
+        LoopbackPair configured = LoopbackPair.in(directory);
+        configure.accept(configured);
+        return configured;
     }
 
     static Path scratch(String prefix) {

@@ -32,6 +32,7 @@ public final class LoopbackPair {
     private final int betaLanPort;
     private final String secretHex;
     private final Map<String, String> settings = new LinkedHashMap<>();
+    private final Map<String, Map<String, String>> nodeSettings = new LinkedHashMap<>();
     private int alphaDialsPort;
 
     private LoopbackPair(Path directory) {
@@ -66,6 +67,44 @@ public final class LoopbackPair {
     public LoopbackPair with(String key, String value) {
         settings.put(key, value);
         return this;
+    }
+
+    /**
+     * Adds a setting to one node's configuration only (a listen port, say).
+     *
+     * @param node  {@link #ALPHA} or {@link #BETA}
+     * @param key   the key
+     * @param value the value
+     * @return this
+     */
+    public LoopbackPair withNode(String node, String key, String value) {
+        nodeSettings.computeIfAbsent(node, n -> new LinkedHashMap<>()).put(key, value);
+        return this;
+    }
+
+    /**
+     * Gives each node an NBD server on a free loopback port.
+     *
+     * @return this
+     */
+    public LoopbackPair withNbd() {
+        withNode(ALPHA, "nbd.listen", "127.0.0.1:" + freeTcpPort());
+        return withNode(BETA, "nbd.listen", "127.0.0.1:" + freeTcpPort());
+    }
+
+    /**
+     * The NBD URI of an export on a node configured with {@link #withNbd()}.
+     *
+     * @param node   {@link #ALPHA} or {@link #BETA}
+     * @param export the volume's name
+     * @return such as {@code nbd://127.0.0.1:10809/data}
+     */
+    public String nbdUri(String node, String export) {
+        String listen = nodeSettings.getOrDefault(node, Map.of()).get("nbd.listen");
+        if (listen == null) {
+            throw new IllegalStateException(node + " has no nbd.listen; call withNbd() first");
+        }
+        return "nbd://" + listen + "/" + export;
     }
 
     /**
@@ -156,7 +195,9 @@ public final class LoopbackPair {
                 .append("peer.private-address = 127.0.0.1:").append(dial).append('\n')
                 .append("public.lan.bind = 127.0.0.1:").append(lan).append('\n')
                 .append("public.lan.peer = 127.0.0.1:").append(peerLan).append('\n');
-        for (Map.Entry<String, String> setting : settings.entrySet()) {
+        Map<String, String> all = new LinkedHashMap<>(settings);
+        all.putAll(nodeSettings.getOrDefault(self, Map.of()));
+        for (Map.Entry<String, String> setting : all.entrySet()) {
             text.append(setting.getKey()).append(" = ").append(setting.getValue()).append('\n');
         }
         Files.writeString(configOf(self), text.toString(), StandardCharsets.UTF_8);

@@ -6,7 +6,9 @@ import io.avance.api.event.FaultRaised;
 import io.avance.api.event.PairEvent;
 import io.avance.api.event.PathChanged;
 import io.avance.api.event.PeerChanged;
+import io.avance.api.event.ResyncProgressed;
 import io.avance.api.event.RoleChanged;
+import io.avance.api.event.VolumeStateChanged;
 import io.avance.api.health.Component;
 import io.avance.api.health.Fault;
 import io.avance.api.health.Severity;
@@ -79,7 +81,8 @@ public final class NodeProcessMain {
         }, "avance-shutdown"));
         node.start();
         startGarbage(Integer.getInteger("avance.garbage.mb-per-second", 0));
-        emit(out, "ready", "node", config.nodeId(), "pid", ProcessHandle.current().pid());
+        emit(out, "ready", "node", config.nodeId(), "pid", ProcessHandle.current().pid(), "nbd",
+                node.nbdAddress().map(address -> address.getHostString() + ":" + address.getPort()).orElse("none"));
         if (fromStdin) {
             Thread commands = new Thread(() -> readCommands(node, out, stopped), "avance-commands");
             commands.setDaemon(true);
@@ -190,6 +193,12 @@ public final class NodeProcessMain {
             emit(out, "fault", "node", e.node(), "state", "raised", "component", e.fault().component(), "location",
                     e.fault().location(), "severity", e.fault().severity(), "predicted", e.fault().predicted(),
                     "score", e.score());
+        } else if (event instanceof VolumeStateChanged e) {
+            emit(out, "volume", "node", e.node(), "volume", e.volume(), "from", e.from(), "to", e.to(), "reason",
+                    e.reason());
+        } else if (event instanceof ResyncProgressed e) {
+            emit(out, "resync", "node", e.node(), "volume", e.volume(), "done", e.progress().bytesDone(), "total",
+                    e.progress().bytesTotal());
         } else if (event instanceof FaultCleared e) {
             emit(out, "fault", "node", e.node(), "state", "cleared", "component", e.fault().component(), "location",
                     e.fault().location(), "score", e.score());

@@ -10,8 +10,6 @@ import io.avance.core.storage.BlockStoreFactory;
 import io.avance.core.time.NanoClock;
 import io.avance.core.wire.Message;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -152,6 +150,7 @@ public final class ReplicaPair implements AutoCloseable {
         private volatile boolean paired = true;
         private volatile Supplier<CompletableFuture<Void>> fence = () -> CompletableFuture.completedFuture(null);
         private volatile int fenceRequests;
+        private volatile long ackTimeoutNanos = TimeUnit.SECONDS.toNanos(30);
         private PrivateLink link;
 
         Side(String id, String peer, int port, int peerPort, Path directory, BlockStoreFactory stores,
@@ -193,6 +192,21 @@ public final class ReplicaPair implements AutoCloseable {
             if (wasConnected) {
                 connect();
             }
+        }
+
+        /**
+         * Sets how long a replicated write may wait for the peer before the data session is
+         * dropped (for volumes opened after this call).
+         *
+         * @param timeout the timeout
+         */
+        public void ackTimeout(Duration timeout) {
+            this.ackTimeoutNanos = timeout.toNanos();
+        }
+
+        @Override
+        public long replicationAckTimeoutNanos() {
+            return ackTimeoutNanos;
         }
 
         /** @return the side's volume manager */
@@ -267,22 +281,7 @@ public final class ReplicaPair implements AutoCloseable {
                         public void onMessage(Message message) {
                         }
                     }, manager);
-            manager.attach(new VolumeManager.DataSender() {
-                @Override
-                public boolean send(ByteBuf frame) {
-                    return opened.sendData(frame);
-                }
-
-                @Override
-                public ByteBufAllocator allocator() {
-                    return opened.dataAllocator();
-                }
-
-                @Override
-                public boolean writable() {
-                    return opened.dataWritable();
-                }
-            });
+            manager.attach(VolumeManager.DataSender.over(opened));
             opened.start();
             link = opened;
         }

@@ -7,11 +7,14 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A {@link BlockStoreFactory} of real file stores that can be told to fail, as a dying disk does:
  * from the moment {@link #fail} is called, every read, write and sync of that store throws
- * {@link IOException}. Thread-safe.
+ * {@link IOException}; or to hang, as a wedged disk does: from {@link #stall} until
+ * {@link #release}, every write and sync of that store blocks. Thread-safe.
  *
  * <pre>{@code
  * FailingBlockStores stores = new FailingBlockStores(BlockStoreFactory.files());
@@ -48,11 +51,37 @@ public final class FailingBlockStores implements BlockStoreFactory {
      * @throws IllegalArgumentException if no such store was opened
      */
     public void fail(String volume) {
+        store(volume).failing = true;
+    }
+
+    /**
+     * Makes a volume's writes and syncs block until {@link #release} (a hung disk).
+     *
+     * @param volume the volume's name
+     * @throws IllegalArgumentException if no such store was opened
+     */
+    public void stall(String volume) {
+        store(volume).stall.set(new CountDownLatch(1));
+    }
+
+    /**
+     * Lets a stalled volume's writes go on.
+     *
+     * @param volume the volume's name
+     */
+    public void release(String volume) {
+        CountDownLatch latch = store(volume).stall.getAndSet(null);
+        if (latch != null) {
+            latch.countDown();
+        }
+    }
+
+    private FailingStore store(String volume) {
         FailingStore store = stores.get(volume);
         if (store == null) {
             throw new IllegalArgumentException("no store opened for volume " + volume + "; opened: " + stores.keySet());
         }
-        store.failing = true;
+        return store;
     }
 
     private static String volumeName(Path path) {
@@ -63,12 +92,22 @@ public final class FailingBlockStores implements BlockStoreFactory {
     private static final class FailingStore implements BlockStore {
         private final BlockStore real;
         private volatile boolean failing;
+        private final AtomicReference<CountDownLatch> stall = new AtomicReference<>();
 
         FailingStore(BlockStore real) {
             this.real = real;
         }
 
         private void check(String operation, long offset) throws IOException {
+            CountDownLatch latch = operation.equals("read") ? null : stall.get();
+            if (latch != null) {
+                try {
+                    latch.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while the disk hung", e);
+                }
+            }
             if (failing) {
                 throw new IOException("injected disk failure (" + operation + " at " + offset + ")");
             }

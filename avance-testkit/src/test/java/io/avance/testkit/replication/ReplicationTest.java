@@ -302,6 +302,54 @@ class ReplicationTest {
 
     // ------------------------------------------------------------------------------------------
 
+    @Test
+    void writesInFlightWhenTheBackupVanishesAreAcknowledgedOnlyOnceItCanKnowItIsOutdated() throws Exception {
+        FailingBlockStores backupStores = new FailingBlockStores(BlockStoreFactory.files());
+        try (ReplicaPair pair = new ReplicaPair(directory, BlockStoreFactory.files(), backupStores, 0)) {
+            Volume volume = startSynced(pair, VolumeSpec.of("v", 16 * MIB));
+            // The backup's disk hangs: the write reaches it but is never acknowledged.
+            backupStores.stall("v");
+            CompletableFuture<Void> fence = new CompletableFuture<>();
+            pair.a().answerDegradedFence(() -> fence);
+            CompletableFuture<Void> write = volume.write(8192, ByteBuffer.wrap(bytes(new Random(9), 4096)), false)
+                    .toCompletableFuture();
+            pair.disconnect();
+            pair.await(() -> volume.status().state() == ReplicationState.DEGRADED, LIMIT,
+                    () -> "the primary never noticed the backup left: " + volume.status());
+            // The write was orphaned in the same step: it waits for the fence, in the bitmap.
+            assertFalse(write.isDone(), "a write the backup never acknowledged completed before the fence");
+            assertEquals(1, pair.a().fenceRequests());
+            assertEquals(4096, volume.status().dirtyBytes());
+            fence.complete(null);
+            write.get(30, TimeUnit.SECONDS);
+            backupStores.release("v");
+            pair.connect();
+            awaitSynced(pair, "v");
+            assertEquals(sha256(file(pair.a(), "v")), sha256(file(pair.b(), "v")));
+        }
+    }
+
+    @Test
+    void aBackupThatStopsAcknowledgingIsDroppedAndTheApplicationGoesOn() throws Exception {
+        FailingBlockStores backupStores = new FailingBlockStores(BlockStoreFactory.files());
+        try (ReplicaPair pair = new ReplicaPair(directory, BlockStoreFactory.files(), backupStores, 0)) {
+            pair.a().ackTimeout(Duration.ofMillis(500));
+            Volume volume = startSynced(pair, VolumeSpec.of("v", 16 * MIB));
+            backupStores.stall("v");
+            long started = System.nanoTime();
+            volume.write(0, ByteBuffer.wrap(bytes(new Random(10), 65536)), false).toCompletableFuture()
+                    .get(30, TimeUnit.SECONDS);
+            long waitedMillis = (System.nanoTime() - started) / 1_000_000;
+            assertTrue(waitedMillis >= 400, "completed after " + waitedMillis + " ms, before the timeout");
+            assertEquals(65536, volume.status().dirtyBytes(), "the write is tracked for the resync");
+            // The disk recovers: the link reconnects and the resync repairs the copy.
+            backupStores.release("v");
+            awaitSynced(pair, "v");
+            volume.flush().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            assertEquals(sha256(file(pair.a(), "v")), sha256(file(pair.b(), "v")));
+        }
+    }
+
     private static Volume startSynced(ReplicaPair pair, VolumeSpec spec) throws InterruptedException {
         pair.a().setPrimary(true);
         Volume volume = pair.a().volumes().create(spec);

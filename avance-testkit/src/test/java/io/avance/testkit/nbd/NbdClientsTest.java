@@ -1,4 +1,4 @@
-package io.avance.core.nbd;
+package io.avance.testkit.nbd;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -11,7 +11,8 @@ import io.avance.api.replication.VolumeSpec;
 import io.avance.core.config.NodeConfig;
 import io.avance.core.config.VolumeConfig;
 import io.avance.core.node.AvanceNode;
-import io.avance.core.node.EventWaiter;
+import io.avance.testkit.tools.EventWaiter;
+import io.avance.testkit.tools.ExternalTool;
 import io.avance.core.replication.ReplicatedVolume;
 import java.io.IOException;
 import java.net.DatagramSocket;

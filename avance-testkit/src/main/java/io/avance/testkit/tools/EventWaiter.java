@@ -1,4 +1,4 @@
-package io.avance.core.node;
+package io.avance.testkit.tools;
 
 import io.avance.api.event.PairEvent;
 import io.avance.api.event.PairListener;

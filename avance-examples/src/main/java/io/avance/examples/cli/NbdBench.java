@@ -1,0 +1,211 @@
+package io.avance.examples.cli;
+
+import io.avance.api.PairRole;
+import io.avance.testkit.net.FaultInjectingTcpProxy;
+import io.avance.testkit.process.LoopbackPair;
+import io.avance.testkit.process.NodeEvent;
+import io.avance.testkit.process.NodeProcess;
+import io.avance.testkit.tools.ExternalTool;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The storage benchmarks the README reports, each measured side by side in one run:
+ * <ul>
+ *   <li>{@code nbd}: fio through NBD against (a) our export on a replicated pair, (b) our export
+ *       on a standalone node, (c) {@code qemu-nbd} serving the same kind of file: 1 MiB
+ *       sequential writes, then 4 KiB random writes at queue depth 32;</li>
+ *   <li>{@code resync}: the backup away while a tenth of a volume's blocks change, then back: the
+ *       bytes that crossed the private link (counted by a proxy in front of the backup) against
+ *       the dirty bytes, and the time the resync took.</li>
+ * </ul>
+ */
+final class NbdBench {
+
+    private static final Duration START = Duration.ofSeconds(60);
+    private static final String VOLUME = "bench";
+
+    private final Path directory;
+    private final long sizeBytes;
+    private final int seconds;
+
+    NbdBench(Path directory, long sizeBytes, int seconds) {
+        this.directory = directory;
+        this.sizeBytes = sizeBytes;
+        this.seconds = seconds;
+    }
+
+    /** One target's results. */
+    private record Row(String target, FioResult sequential, FioResult random) {
+    }
+
+    int nbd() throws IOException {
+        System.out.printf("fio through NBD, %d MiB volume, on loopback; each target in turn, in one run.%n",
+                sizeBytes >> 20);
+        List<Row> rows = new ArrayList<>();
+        try (Workspace pair = new Workspace(directory.resolve("pair"), List.of(),
+                p -> p.withNbd().with("volume." + VOLUME + ".size", sizeBytes + ""))) {
+            NodeProcess alpha = pair.start(LoopbackPair.ALPHA);
+            NodeProcess beta = pair.start(LoopbackPair.BETA);
+            alpha.awaitRole(PairRole.PRIMARY, START);
+            beta.awaitRole(PairRole.BACKUP, START);
+            awaitState(alpha, "SYNCED");
+            rows.add(measure("(a) Avance, replicated", pair.pair.nbdUri(LoopbackPair.ALPHA, VOLUME)));
+        }
+        try (NodeProcess solo = standalone(directory.resolve("standalone"))) {
+            rows.add(measure("(b) Avance, standalone", "nbd://127.0.0.1:" + soloPort + "/" + VOLUME));
+        }
+        Path image = directory.resolve("qemu-nbd.img");
+        try (ExternalTool.Running qemu = qemuNbd(image)) {
+            rows.add(measure("(c) qemu-nbd", "nbd://127.0.0.1:" + qemuPort + "/" + VOLUME));
+        }
+        System.out.printf("%n| Target | 4 KiB random write, QD 32: IOPS | p50 | p99 | 1 MiB sequential write |%n");
+        System.out.printf("|---|---|---|---|---|%n");
+        for (Row row : rows) {
+            System.out.printf("| %s | %,.0f | %.0f us | %.0f us | %.0f MB/s |%n", row.target(), row.random().iops(),
+                    row.random().p50Micros(), row.random().p99Micros(), row.sequential().bytesPerSecond() / 1e6);
+        }
+        Row replicated = rows.get(0);
+        Row standalone = rows.get(1);
+        Row qemu = rows.get(2);
+        System.out.printf("%nreplicated / standalone: random %.2f (target 0.7), sequential %.2f (target 0.8)%n",
+                replicated.random().iops() / standalone.random().iops(),
+                replicated.sequential().bytesPerSecond() / standalone.sequential().bytesPerSecond());
+        System.out.printf("standalone / qemu-nbd:   random %.2f, sequential %.2f (target 1.0 or more)%n",
+                standalone.random().iops() / qemu.random().iops(),
+                standalone.sequential().bytesPerSecond() / qemu.sequential().bytesPerSecond());
+        return 0;
+    }
+
+    int resync(double dirtyFraction) throws IOException {
+        long dirtyBlocks = Math.round(sizeBytes / 4096 * dirtyFraction);
+        long dirtyBytes = dirtyBlocks * 4096;
+        System.out.printf("Resync of a %d MiB volume after %d random 4 KiB blocks (%.0f%%) changed while the backup "
+                + "was away.%n", sizeBytes >> 20, dirtyBlocks, dirtyFraction * 100);
+        Path where = directory.resolve("resync");
+        Files.createDirectories(where);
+        LoopbackPair configured = LoopbackPair.in(where);
+        try (FaultInjectingTcpProxy proxy = new FaultInjectingTcpProxy(
+                new InetSocketAddress("127.0.0.1", configured.betaPrivatePort()))) {
+            configured.withNbd().alphaDials(proxy.port()).with("volume." + VOLUME + ".size", sizeBytes + "");
+            try (Workspace pair = new Workspace(List.of(), configured)) {
+                NodeProcess alpha = pair.start(LoopbackPair.ALPHA);
+                NodeProcess beta = pair.start(LoopbackPair.BETA);
+                alpha.awaitRole(PairRole.PRIMARY, START);
+                beta.awaitRole(PairRole.BACKUP, START);
+                awaitState(alpha, "SYNCED");
+                // The backup leaves cleanly (as for maintenance); the primary tracks what changes.
+                beta.stop();
+                awaitState(alpha, "DEGRADED");
+                ExternalTool.in(where).okHere(600, "fio", "--name=dirty", "--ioengine=nbd",
+                        "--uri=" + pair.pair.nbdUri(LoopbackPair.ALPHA, VOLUME), "--rw=randwrite", "--bs=4k",
+                        "--iodepth=32", "--size=" + sizeBytes, "--io_size=" + dirtyBytes, "--randrepeat=0",
+                        "--verify_state_save=0");
+                long before = proxy.forwardedBytes();
+                long startedAt = System.nanoTime();
+                NodeProcess back = pair.start(LoopbackPair.BETA);
+                NodeEvent synced = awaitState(back, "SYNCED");
+                long sent = proxy.forwardedBytes() - before;
+                double took = (synced.atNanos() - startedAt) / 1e9;
+                long reported = alpha.events().stream().filter(e -> e.type().equals("resync"))
+                        .mapToLong(e -> Long.parseLong(e.get("total").orElse("0"))).max().orElse(0);
+                System.out.printf("%n  dirty bytes:                   %,d%n", dirtyBytes);
+                System.out.printf("  resync total the primary reported: %,d%n", reported);
+                System.out.printf("  bytes on the private link, both ways, from the backup's start to in sync "
+                        + "(data, headers, acknowledgements, heartbeats): %,d = %.3f x the dirty bytes (target "
+                        + "at most 1.05)%n", sent, (double) sent / dirtyBytes);
+                System.out.printf("  backup start to in sync: %.2f s (includes the backup's JVM start and pairing)%n",
+                        took);
+            }
+        }
+        return 0;
+    }
+
+    private Row measure(String target, String uri) {
+        System.out.printf("%n%s at %s%n", target, uri);
+        FioResult sequential = fio(uri, "seq", "--rw=write", "--bs=1m", "--iodepth=4", "--size=" + sizeBytes);
+        System.out.printf("  1 MiB sequential write:      %.0f MB/s%n", sequential.bytesPerSecond() / 1e6);
+        FioResult random = fio(uri, "rand", "--rw=randwrite", "--bs=4k", "--iodepth=32", "--size=" + sizeBytes,
+                "--time_based", "--runtime=" + seconds, "--randrepeat=0");
+        System.out.printf("  4 KiB random write, QD 32:   %,.0f IOPS, p50 %.0f us, p99 %.0f us%n", random.iops(),
+                random.p50Micros(), random.p99Micros());
+        return new Row(target, sequential, random);
+    }
+
+    private FioResult fio(String uri, String name, String... job) {
+        List<String> command = new ArrayList<>(List.of("fio", "--name=" + name, "--ioengine=nbd", "--uri=" + uri,
+                "--output-format=json", "--verify_state_save=0"));
+        command.addAll(List.of(job));
+        String output = ExternalTool.in(directory).okHere(seconds + 600L, command.toArray(String[]::new));
+        return FioResult.parse(output);
+    }
+
+    private int soloPort;
+    private int qemuPort;
+
+    private NodeProcess standalone(Path where) throws IOException {
+        Files.createDirectories(where);
+        soloPort = freePort();
+        Map<String, String> keys = new LinkedHashMap<>();
+        keys.put("node.id", "solo");
+        keys.put("node.data-dir", "solo-data");
+        keys.put("nbd.listen", "127.0.0.1:" + soloPort);
+        keys.put("volume." + VOLUME + ".size", String.valueOf(sizeBytes));
+        StringBuilder text = new StringBuilder("# a standalone node: no peer, the unreplicated baseline\n");
+        keys.forEach((key, value) -> text.append(key).append(" = ").append(value).append('\n'));
+        Path config = where.resolve("solo.properties");
+        Files.writeString(config, text, StandardCharsets.UTF_8);
+        NodeProcess solo = NodeProcess.start("solo", config, where.resolve("solo.log"), List.of());
+        solo.awaitRole(PairRole.PRIMARY, START);
+        return solo;
+    }
+
+    private ExternalTool.Running qemuNbd(Path image) throws IOException {
+        qemuPort = freePort();
+        // The same kind of file as our volumes: sparse, the page cache in front (qemu-nbd's default).
+        ExternalTool.ok(60, "truncate", "-s", String.valueOf(sizeBytes), image.toString());
+        ExternalTool.Running qemu = ExternalTool.in(directory).start("qemu-nbd", "--persistent", "--shared=8",
+                "--format=raw", "--export-name=" + VOLUME, "--bind=127.0.0.1", "--port=" + qemuPort, image.toString());
+        long deadline = System.nanoTime() + START.toNanos();
+        while (true) {
+            ExternalTool.Result probe = ExternalTool.run(30, "nbdinfo", "--size",
+                    "nbd://127.0.0.1:" + qemuPort + "/" + VOLUME);
+            if (probe.exit() == 0) {
+                return qemu;
+            }
+            if (!qemu.alive() || System.nanoTime() > deadline) {
+                qemu.close();
+                throw new IllegalStateException("qemu-nbd did not start: " + qemu.outputSoFar() + probe.output());
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted waiting for qemu-nbd", e);
+            }
+        }
+    }
+
+    private static NodeEvent awaitState(NodeProcess node, String state) {
+        return node.await(event -> event.type().equals("volume") && event.get("volume").orElse("").equals(VOLUME)
+                && event.get("to").orElse("").equals(state), START);
+    }
+
+    private static int freePort() {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs inside the Xen dom0 of the test image (called by its /init): the JUnit Platform console
-# launcher over the *InDom0 test classes on the jlinked JRE, then the XML report back to the
+# launcher over the *InDom0 test classes on the jlinked JRE, two classes at a time (a guest boot
+# keeps one emulated CPU busy while dom0 mostly waits), then the XML report back to the
 # host over the serial console, gzipped and base64-encoded between markers, with its SHA-256 so
 # that the host can tell a clean copy from one that Xen's console messages broke into.
 cd /avance || exit 1
@@ -13,7 +14,7 @@ for jar in lib/*.jar; do
   esac
 done
 cp="${cp}classes:test-classes"
-select="--scan-class-path test-classes --include-classname .*InDom0"
+select="--scan-class-path test-classes --include-classname .*InDom0.*"
 if [ -f /avance/select ]; then
   select=$(cat /avance/select)
 fi
@@ -25,7 +26,12 @@ echo "avance-dom0: tests start at $(cut -d' ' -f1 /proc/uptime) s"
   --reports-dir /tmp/reports --details=testfeed --disable-banner --disable-ansi-colors \
   --exclude-engine=junit-vintage --exclude-engine=junit-platform-suite \
   --config=junit.jupiter.execution.timeout.default=150s \
-  --config=junit.jupiter.execution.timeout.thread.mode.default=SEPARATE_THREAD &
+  --config=junit.jupiter.execution.timeout.thread.mode.default=SEPARATE_THREAD \
+  --config=junit.jupiter.execution.parallel.enabled=true \
+  --config=junit.jupiter.execution.parallel.mode.default=same_thread \
+  --config=junit.jupiter.execution.parallel.mode.classes.default=concurrent \
+  --config=junit.jupiter.execution.parallel.config.strategy=fixed \
+  --config=junit.jupiter.execution.parallel.config.fixed.parallelism=2 &
 java=$!
 # A thread dump on the console if the tests are still running near the host's time limit.
 dump_after=400
@@ -45,6 +51,13 @@ wait "$java"
 status=$?
 kill "$watchdog" 2>/dev/null
 echo "avance-dom0: tests end at $(cut -d' ' -f1 /proc/uptime) s, launcher exit $status"
+xl list
+for crash in /avance/hs_err_pid*.log; do
+  [ -f "$crash" ] || continue
+  echo "---- $crash"
+  grep -E -A3 '^# Problematic frame|^Current thread' "$crash"
+  sed -n '/^Native frames/,/^$/p;/^Java frames/,/^$/p' "$crash" | head -60
+done
 xl list
 for log in /tmp/avance-xen-*/xen-toollog.log; do
   echo "---- $log (last lines)"

@@ -283,6 +283,19 @@ final class XenSession implements AutoCloseable {
                 info.vcpu_online, info.domain_type);
     }
 
+    /**
+     * The memory Xen has assigned a domain: its balloon target, which libxl sets to the
+     * configuration's {@code target_memkb} at creation.
+     *
+     * @param domid the domain
+     * @return the target in bytes
+     */
+    long memoryTargetBytes(int domid) {
+        LongByReference kib = new LongByReference();
+        check("libxl_get_memory_target of domain " + domid, light.libxl_get_memory_target(context(), domid, kib));
+        return kib.getValue() * 1024;
+    }
+
     private String nameOf(int domid) {
         Pointer name = light.libxl_domid_to_name(context(), domid);
         if (name == null) {

@@ -32,7 +32,7 @@ import java.util.function.Supplier;
 final class Dom0Fixture implements AutoCloseable {
 
     /** The guest kernel and initramfs that .ci/xen/build-image.sh puts into dom0. */
-    static final String GUEST_KERNEL = System.getProperty("avance.xen.guestKernel", "/avance-guest/vmlinuz");
+    static final String GUEST_KERNEL = System.getProperty("avance.xen.guestKernel", "/avance-guest/vmlinux");
     static final String GUEST_RAMDISK = System.getProperty("avance.xen.guestRamdisk", "/avance-guest/guest.cpio.gz");
     private static final AtomicInteger DIRECTORIES = new AtomicInteger();
 

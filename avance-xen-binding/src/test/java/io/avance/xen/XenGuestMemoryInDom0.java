@@ -59,8 +59,10 @@ class XenGuestMemoryInDom0 {
     @Order(1)
     void coversTheGuestPhysicalAddressSpace() {
         assertEquals(4096, memory.pageSizeBytes());
-        assertTrue(memory.pageCount() >= RAM_PAGES, "pages " + memory.pageCount());
-        System.out.printf("XEN-METRIC guest frames: %d (RAM %d)%n", memory.pageCount(), RAM_PAGES);
+        assertEquals(RAM_PAGES, memory.pageCount(), "the spec's memory, in pages");
+        long frames = ((XenGuestMemory) memory).frameCount();
+        assertTrue(frames > RAM_PAGES, "Xen's special pages sit above a PVH guest's RAM: " + frames);
+        System.out.printf("XEN-METRIC guest frames: %d (RAM %d)%n", frames, RAM_PAGES);
     }
 
     @Test
@@ -108,13 +110,15 @@ class XenGuestMemoryInDom0 {
         for (int i = 0; i < buffer.capacity(); i++) {
             buffer.put(i, (byte) 0x5a);
         }
-        memory.readPages(RAM_PAGES + 256, 16, buffer);
+        ((XenGuestMemory) memory).readFrames(RAM_PAGES + 256, 16, buffer);
         for (int i = 0; i < buffer.capacity(); i++) {
             assertEquals(0, buffer.get(i), "byte " + i);
         }
         assertThrows(IndexOutOfBoundsException.class, () -> memory.readPages(memory.pageCount(), 1,
                 ByteBuffer.allocate(4096)));
         assertThrows(IndexOutOfBoundsException.class, () -> memory.readPages(-1, 1, ByteBuffer.allocate(4096)));
+        assertThrows(IndexOutOfBoundsException.class, () -> memory.readPages(Long.MAX_VALUE, 1,
+                ByteBuffer.allocate(4096)));
     }
 
     @Test
@@ -161,7 +165,9 @@ class XenGuestMemoryInDom0 {
                 return popcount(bitmap) > 0 ? Optional.of(bitmap) : Optional.empty();
             });
             long runningCount = popcount(running);
-            assertEquals(xenMemory.lastDirtyCount(), runningCount, "the bitmap agrees with Xen's dirty_count");
+            // Xen counts all of the domain's frames, the bitmap only its RAM.
+            assertTrue(runningCount <= xenMemory.lastDirtyCount(), "bitmap " + runningCount + ", Xen's dirty_count "
+                    + xenMemory.lastDirtyCount());
             assertTrue(runningCount < memory.pageCount(), "not everything is dirty: " + runningCount);
             for (int w = 0; w < words; w++) {
                 if (running[w] != 0) {
@@ -184,13 +190,13 @@ class XenGuestMemoryInDom0 {
                 long[] paused = new long[words];
                 memory.fetchAndClearDirtyPages(paused);
                 pausedCount = popcount(paused);
-                assertEquals(xenMemory.lastDirtyCount(), pausedCount);
+                assertTrue(pausedCount <= xenMemory.lastDirtyCount());
             } finally {
                 xen.adapter.resume("mem1");
             }
             System.out.printf("XEN-METRIC log-dirty: %d dirty pages in a running round, %d while paused%n",
                     runningCount, pausedCount);
-            assertTrue(pausedCount <= 8, "a paused guest dirtied " + pausedCount + " pages");
+            assertEquals(0, pausedCount, "a paused guest dirtied pages");
 
             // libxl's live migration would take the log over: refused while it is in use.
             HypervisorException refused = assertThrows(HypervisorException.class,

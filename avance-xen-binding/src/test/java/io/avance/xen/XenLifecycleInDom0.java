@@ -50,8 +50,9 @@ class XenLifecycleInDom0 {
     void describesTheHost() {
         HostResources host = xen.adapter.hostResources();
         assertEquals(2, host.cores(), "QEMU gives Xen two CPUs");
-        // 2 GiB machine, 1 GiB for dom0: the rest is Xen's and the guests'.
-        assertTrue(host.memoryBytes() > 512L << 20 && host.memoryBytes() < 1L << 30, "free " + host.memoryBytes());
+        // 2 GiB machine, 1 GiB for dom0: the rest is Xen's and the guests' (other test classes
+        // run guests meanwhile).
+        assertTrue(host.memoryBytes() > 128L << 20 && host.memoryBytes() < 1L << 30, "free " + host.memoryBytes());
         assertEquals(List.of(), xen.adapter.list(), "nothing defined yet: dom0 is not a VM of ours");
     }
 
@@ -94,11 +95,11 @@ class XenLifecycleInDom0 {
         VmInfo running = xen.info("life1");
         assertEquals(VmState.RUNNING, running.state());
         assertEquals(1, running.cores());
-        assertTrue(running.memoryBytes() >= 120L << 20 && running.memoryBytes() <= 136L << 20,
-                "memory " + running.memoryBytes());
+        assertEquals(128L << 20, running.memoryBytes(), "Xen's memory target for the guest");
         String xl = Dom0Fixture.run("xl", "list");
         assertTrue(xl.contains("life1"), xl);
-        xen.adapter.start("life1");
+        HypervisorException again = assertThrows(HypervisorException.class, () -> xen.adapter.start("life1"));
+        assertTrue(again.getMessage().contains("already running"), again.getMessage());
         // The guest's init says it is up on its console.
         Dom0Fixture.await("the guest's init", GUEST, () -> Optional.of(Dom0Fixture.console("life1"))
                 .filter(text -> text.contains("avance-guest: up")));

@@ -31,14 +31,17 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * Xen's native live migration through the adapter, over a TCP socket, to a second domain on
  * the same host: the source is suspended live into the socket, the target restored from it and
  * kept paused until "our handshake" (here: the test) finishes the source and resumes the target.
- * Measures the migration time and the downtime of the 128 MiB guest.
+ * Measures the migration time and the downtime of the 128 MiB guest, alone (no other test
+ * class runs meanwhile).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@Isolated("its timings are measured with nothing else running")
 class XenMigrationInDom0 {
 
     private static final Duration GUEST = Duration.ofSeconds(90);

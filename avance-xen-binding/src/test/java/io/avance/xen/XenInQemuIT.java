@@ -57,7 +57,7 @@ class XenInQemuIT {
         Path work = property("avance.xen.work");
         Path lib = property("avance.xen.lib");
         Path cache = property("avance.xen.cache");
-        int timeout = Integer.getInteger("avance.xen.timeoutSeconds", 480);
+        int timeout = Integer.getInteger("avance.xen.timeoutSeconds", 900);
         Path payload = work.resolve("payload");
         deleteTree(payload);
         Files.createDirectories(payload.resolve("lib"));

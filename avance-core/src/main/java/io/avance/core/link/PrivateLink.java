@@ -420,6 +420,13 @@ public final class PrivateLink implements AutoCloseable {
                     context.close();
                     return;
                 }
+                if (number != CONTROL) {
+                    // Bulk frames are large: cumulate the socket's reads without copying them.
+                    FrameDecoder decoder = context.pipeline().get(FrameDecoder.class);
+                    if (decoder != null) {
+                        decoder.setCumulator(io.netty.handler.codec.ByteToMessageDecoder.COMPOSITE_CUMULATOR);
+                    }
+                }
                 context.channel().attr(AUTHENTICATED).set(true);
                 context.channel().attr(FLUSH_QUEUED).set(new boolean[1]);
                 context.channel().attr(CHANNEL).set(number);

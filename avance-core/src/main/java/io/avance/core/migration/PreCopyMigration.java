@@ -490,6 +490,8 @@ final class PreCopyMigration implements MigrationHandle {
         send(FrameType.MIGRATE_ROUND_END, fields -> fields.writeInt(thisRound));
         await(ack, "the target to apply round " + thisRound);
         long took = Math.max(1, engine.clock().nanoTime() - roundStart);
+        LOG.log(Level.DEBUG, "migration of {0}: round {1}: {2} bytes in {3} ms", spec.name(), thisRound, roundBytes,
+                took / 1_000_000);
         // Rounds of a few pages measure latency, not bandwidth: keep the earlier estimate then.
         if (roundBytes >= (1 << 20) || bandwidth == 0) {
             bandwidth = (long) (roundBytes * 1e9 / took);
@@ -502,16 +504,26 @@ final class PreCopyMigration implements MigrationHandle {
         List<Long> zeros = new ArrayList<>();
         CompositeByteBuf payload = engine.link().allocator().compositeBuffer(count);
         try {
-            for (int i = 0; i < count; i++) {
-                int at = i * pageSize;
-                if (isZero(data, at, pageSize)) {
+            // Consecutive data pages of the batch go as one slice of the buffer they were read into.
+            int runStart = -1;
+            for (int i = 0; i <= count; i++) {
+                boolean data0 = i < count && !isZero(data, i * pageSize, pageSize);
+                if (data0) {
+                    dataPages.add(pages[i]);
+                    if (runStart < 0) {
+                        runStart = i;
+                    }
+                    continue;
+                }
+                if (runStart >= 0) {
+                    payload.addComponent(true, data.retainedSlice(runStart * pageSize, (i - runStart) * pageSize));
+                    runStart = -1;
+                }
+                if (i < count) {
                     zeroPages++;
                     if (!skipZeros) {
                         zeros.add(pages[i]);
                     }
-                } else {
-                    dataPages.add(pages[i]);
-                    payload.addComponent(true, data.retainedSlice(at, pageSize));
                 }
             }
             if (dataPages.isEmpty() && zeros.isEmpty()) {

@@ -195,11 +195,24 @@ public final class NbdServer implements AutoCloseable {
                     .tag("node", node).tags(tags).register(meters));
         }
 
+        /** The hot counters, by command: looked up once, not per request. */
+        private final Counter[] ok = new Counter[NbdProtocol.CMD_BLOCK_STATUS + 1];
+        private final Counter[] bytesByCommand = new Counter[NbdProtocol.CMD_BLOCK_STATUS + 1];
+
         void completed(int command, long bytes) {
-            String op = NbdProtocol.commandName(command);
-            counter("avance.nbd.requests", "NBD requests completed", "op", op, "result", "ok").increment();
+            if (command < 0 || command >= ok.length) {
+                return;
+            }
+            Counter requests = ok[command];
+            if (requests == null) {
+                String op = NbdProtocol.commandName(command);
+                requests = counter("avance.nbd.requests", "NBD requests completed", "op", op, "result", "ok");
+                ok[command] = requests;
+                bytesByCommand[command] = counter("avance.nbd.bytes", "bytes read or written through NBD", "op", op);
+            }
+            requests.increment();
             if (bytes > 0) {
-                counter("avance.nbd.bytes", "bytes read or written through NBD", "op", op).increment(bytes);
+                bytesByCommand[command].increment(bytes);
             }
         }
 

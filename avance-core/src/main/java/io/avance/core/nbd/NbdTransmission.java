@@ -68,6 +68,8 @@ final class NbdTransmission extends ByteToMessageDecoder {
         this.exportName = exportName;
         this.structured = structured;
         this.blockStatus = blockStatus;
+        // Write payloads are large: cumulate the socket's reads without copying them.
+        setCumulator(COMPOSITE_CUMULATOR);
     }
 
     @Override

@@ -343,6 +343,23 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
         refreshDataState();
     }
 
+    /**
+     * Writes a buffer that may be a composite (the data channel and the NBD server cumulate large
+     * payloads without copying them): each part where it belongs, never merged into a copy first.
+     */
+    private void writeTo(long offset, ByteBuf data) throws IOException {
+        if (data.nioBufferCount() == 1) {
+            store.write(offset, data.nioBuffer());
+            return;
+        }
+        long at = offset;
+        for (ByteBuffer part : data.nioBuffers()) {
+            int length = part.remaining();
+            store.write(at, part);
+            at += length;
+        }
+    }
+
     /** Drops the data session if the oldest replicated write has waited too long for the peer. */
     private void checkAcknowledgements() {
         if (peer == null || resetRequested) {
@@ -652,7 +669,7 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
         }
         if (!localFailed) {
             try {
-                store.write(offset, data.nioBuffer());
+                writeTo(offset, data);
                 if (fua) {
                     store.sync();
                 }
@@ -1431,7 +1448,7 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
         boolean ok = logApplied(offset, in.readableBytes());
         if (ok && !localFailed) {
             try {
-                store.write(offset, in.nioBuffer());
+                writeTo(offset, in);
                 if ((flags & DataCodec.FUA) != 0 && seq != 0) {
                     store.sync();
                 }
@@ -1702,7 +1719,7 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
                 if (zero) {
                     store.writeZeroes(offset, length);
                 } else {
-                    store.write(offset, in.nioBuffer());
+                    writeTo(offset, in);
                 }
                 resyncBytesReceived.addAndGet(length);
             } catch (IOException e) {

@@ -703,7 +703,9 @@ public final class VmSupervisor implements VmManager, AutoCloseable {
             adapter.define(entry.spec());
             adapter.start(name);
             transition(name, VmState.RUNNING, why);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | OutOfMemoryError e) {
+            // (An adapter that runs guests in this process can run out of memory for one: that is
+            // this VM's failure to start, not the supervisor's end.)
             LOG.log(Level.WARNING, "{0}: VM {1} did not start: {2}", node.id(), name, e.getMessage());
             destroyQuietly(name);
             runtime.detail = "did not start: " + e.getMessage();

@@ -57,6 +57,8 @@ public final class NodeProcess implements AutoCloseable {
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx256m");
         command.add("-XX:+UseSerialGC");
+        // Simulated guests keep their memory off-heap, allocated as they touch it.
+        command.add("-XX:MaxDirectMemorySize=16g");
         command.add("-Djava.util.logging.SimpleFormatter.format=%1$tT.%1$tL %4$s %3$s: %5$s%6$s%n");
         command.addAll(jvmArgs);
         command.add("-cp");

@@ -1,0 +1,168 @@
+package io.avance.core.vip;
+
+import io.avance.api.event.PairEvent;
+import io.avance.api.event.PairListener;
+import io.avance.api.event.RoleChanged;
+import io.avance.core.config.OperationsConfig;
+import io.avance.core.journal.AuditJournal;
+import io.avance.core.node.AvanceNode;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Keeps each public network's virtual address on the serving primary and off every other node.
+ *
+ * <p>Per address:
+ *
+ * <pre>
+ *   RELEASED --node may serve--&gt; HELD (added, then announced by gratuitous ARP)
+ *   HELD --node stops serving (role change, lost lease, isolation, stop)--&gt; RELEASED (removed)
+ * </pre>
+ *
+ * <p>The agent acts on every role change at once and also reconciles every
+ * {@code intervalMillis} against {@link AvanceNode#mayServe()}, so a missed event, an address
+ * removed by hand or a lease that ran out without a role change are corrected within an
+ * interval. A node that crashes cannot remove its address; the peer's takeover announces the
+ * address from the new primary, which moves the traffic, and the crashed node's
+ * {@link #start} removes a stale address when it comes back as backup. Each change is
+ * journaled. Thread-safe; one thread does all the work, in order.
+ */
+public final class VirtualAddressAgent implements PairListener, AutoCloseable {
+
+    private static final Logger LOG = System.getLogger(VirtualAddressAgent.class.getName());
+
+    private final List<OperationsConfig.VirtualAddress> addresses;
+    private final VirtualAddressDriver driver;
+    private final AvanceNode node;
+    private final BooleanSupplier serving;
+    private final ScheduledExecutorService executor;
+    private final long intervalMillis;
+    private final Map<String, Boolean> held = new HashMap<>();
+    private volatile boolean closed;
+
+    /**
+     * Creates the agent; it does nothing until {@link #start()}.
+     *
+     * @param addresses      the virtual addresses
+     * @param driver         how to change addresses
+     * @param node           whose role they follow
+     * @param intervalMillis how often to reconcile
+     */
+    public VirtualAddressAgent(List<OperationsConfig.VirtualAddress> addresses, VirtualAddressDriver driver,
+                               AvanceNode node, long intervalMillis) {
+        this.addresses = List.copyOf(addresses);
+        this.driver = Objects.requireNonNull(driver);
+        this.node = Objects.requireNonNull(node);
+        this.serving = node::mayServe;
+        this.intervalMillis = intervalMillis;
+        this.executor = Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("avance-vip-"
+                + node.id().value(), true));
+    }
+
+    /** Reconciles at once, then periodically. */
+    public void start() {
+        executor.scheduleWithFixedDelay(this::reconcile, 0, intervalMillis, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void onEvent(PairEvent event) {
+        if (event instanceof RoleChanged && !closed) {
+            executor.execute(this::reconcile);
+        }
+    }
+
+    private void reconcile() {
+        if (closed) {
+            return;
+        }
+        boolean want = serving.getAsBoolean();
+        for (OperationsConfig.VirtualAddress address : addresses) {
+            try {
+                boolean holds = driver.holds(address.interfaceName(), address.address());
+                if (want && !holds) {
+                    driver.add(address.interfaceName(), address.address());
+                    driver.announce(address.interfaceName(), address.ip());
+                    record(address, "take virtual address", "held and announced");
+                } else if (want && !Boolean.TRUE.equals(held.get(address.network()))) {
+                    // Held already (a restart while primary): announce anyway, the switches may not know.
+                    driver.announce(address.interfaceName(), address.ip());
+                    record(address, "take virtual address", "announced (already held)");
+                } else if (!want && holds) {
+                    driver.remove(address.interfaceName(), address.address());
+                    record(address, "release virtual address", "removed");
+                }
+                held.put(address.network(), want);
+            } catch (IOException | RuntimeException e) {
+                LOG.log(Level.WARNING, "virtual address " + address.address() + " on " + address.interfaceName()
+                        + ": " + e.getMessage());
+                record(address, want ? "take virtual address" : "release virtual address", "failed: " + e.getMessage());
+            }
+        }
+    }
+
+    private void record(OperationsConfig.VirtualAddress address, String action, String outcome) {
+        LOG.log(Level.INFO, "{0}: {1} {2} on {3}: {4}", node.id(), action, address.address(), address.interfaceName(),
+                outcome);
+        AuditJournal journal = node.journal();
+        if (journal != null) {
+            journal.record("system", action, address.network() + " " + address.address() + " on "
+                    + address.interfaceName(), outcome);
+        }
+    }
+
+    /**
+     * Tells whether this agent holds a network's address, as of its last reconcile.
+     *
+     * @param network the public network
+     * @return true if held
+     */
+    public boolean holds(String network) {
+        try {
+            return executor.submit(() -> Boolean.TRUE.equals(held.get(network))).get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    /**
+     * Stops reconciling. With {@code release}, removes every address first (a planned stop);
+     * without, leaves them as they are (what a crash would do, for tests).
+     *
+     * @param release whether to remove the addresses
+     */
+    public void stop(boolean release) {
+        if (release) {
+            try {
+                executor.submit(() -> {
+                    for (OperationsConfig.VirtualAddress address : addresses) {
+                        try {
+                            driver.remove(address.interfaceName(), address.address());
+                            record(address, "release virtual address", "removed (node stopping)");
+                        } catch (IOException e) {
+                            LOG.log(Level.WARNING, "cannot remove " + address.address(), e);
+                        }
+                    }
+                }).get(30, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                LOG.log(Level.WARNING, "releasing virtual addresses", e);
+            }
+        }
+        closed = true;
+        executor.shutdownNow();
+    }
+
+    @Override
+    public void close() {
+        stop(true);
+    }
+}

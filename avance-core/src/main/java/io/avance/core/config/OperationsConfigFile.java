@@ -165,7 +165,7 @@ final class OperationsConfigFile {
     private static void requireAbsent(Map<String, String> values, String prefix, String main) {
         for (String key : values.keySet()) {
             if (key.startsWith(prefix)) {
-                throw new ConfigException(key, values.get(key).contains("password") ? "<redacted>" : values.get(key),
+                throw new ConfigException(key, key.contains("password") ? "<redacted>" : values.get(key),
                         "has no effect without " + main);
             }
         }

@@ -343,7 +343,8 @@ public final class MonitorServer implements AutoCloseable {
                 + "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'");
         headers.set("X-Frame-Options", "DENY");
         headers.set("X-Content-Type-Options", "nosniff");
-        headers.set("Referrer-Policy", "no-referrer");
+        // Not no-referrer: browsers then send "Origin: null" on form posts, which the origin check refuses.
+        headers.set("Referrer-Policy", "same-origin");
         headers.set("Strict-Transport-Security", "max-age=31536000");
         headers.set(HttpHeaderNames.CACHE_CONTROL, "no-store");
     }

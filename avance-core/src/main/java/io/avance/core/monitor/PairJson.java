@@ -78,9 +78,19 @@ public final class PairJson {
         json.endArray();
 
         json.name("vms").beginArray();
+        // VMs run on the primary. A backup knows the catalog (replicated) but not the VMs' live
+        // state; it says so instead of showing its own idle copy as "stopped".
+        Optional<NodeId> servingPeer = status.flatMap(PairStatus::peer)
+                .filter(peer -> peer.role() == io.avance.api.PairRole.PRIMARY && peer.primaryOfItsEpoch())
+                .filter(peer -> status.get().paths().stream().anyMatch(PathStatus::peerAlive))
+                .map(NodeView::id);
+        boolean backupView = !node.mayServe() && servingPeer.isPresent();
         for (ManagedVm vm : vms(node)) {
-            json.beginObject().name("name").value(vm.name()).name("state").value(lower(vm.state()))
-                    .name("node").value(vm.node().map(NodeId::value).orElse(null))
+            boolean elsewhere = backupView && vm.wanted() && !vm.state().active();
+            json.beginObject().name("name").value(vm.name())
+                    .name("state").value(elsewhere ? "on the primary" : lower(vm.state()))
+                    .name("node").value(elsewhere ? servingPeer.get().value() : vm.node().map(NodeId::value).orElse(null))
+                    .name("reportedBy").value(elsewhere ? "the catalog (this node is the backup)" : "this node")
                     .name("wanted").value(vm.wanted()).name("cores").value(vm.spec().cores())
                     .name("memoryBytes").value(vm.spec().memoryBytes()).name("restarts").value(vm.restarts())
                     .name("detail").value(vm.detail());

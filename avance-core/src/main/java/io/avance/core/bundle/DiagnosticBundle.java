@@ -159,11 +159,9 @@ public final class DiagnosticBundle {
         if (Files.exists(availability)) {
             file(zip, contents, "availability/outages.log", availability);
         }
-        if (node.journal() != null) {
-            for (Path journal : node.journal().files()) {
-                if (Files.exists(journal)) {
-                    file(zip, contents, "journal/" + journal.getFileName(), journal);
-                }
+        for (Path journal : journalFiles()) {
+            if (Files.exists(journal)) {
+                file(zip, contents, "journal/" + journal.getFileName(), journal);
             }
         }
         logs.ifPresent(buffer -> {
@@ -191,6 +189,20 @@ public final class DiagnosticBundle {
                 + "\nmade: " + now + "\n\n" + String.join("\n", contents) + "\n");
         zip.finish();
         zip.flush();
+    }
+
+    /** The journal's files: from the running journal, or from the data directory (the node runs elsewhere). */
+    private List<Path> journalFiles() throws IOException {
+        if (node.journal() != null) {
+            return node.journal().files();
+        }
+        Path directory = node.config().dataDirectory();
+        if (!Files.isDirectory(directory)) {
+            return List.of();
+        }
+        try (Stream<Path> listing = Files.list(directory)) {
+            return listing.filter(p -> p.getFileName().toString().matches("audit(-.*)?\\.log")).sorted().toList();
+        }
     }
 
     private static <T> T safely(Supplier<T> supplier, T otherwise) {

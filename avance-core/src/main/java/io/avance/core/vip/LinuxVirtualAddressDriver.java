@@ -74,13 +74,13 @@ public final class LinuxVirtualAddressDriver implements VirtualAddressDriver {
 
     @Override
     public void announce(String interfaceName, String ip) throws IOException {
-        List<String> command = new ArrayList<>(List.of("arping", "-q", "-U", "-c", "3"));
+        List<String> command = new ArrayList<>(List.of("arping", "-q", "-U", "-c", "2"));
         if (isHabets()) {
             // Habets' arping: -i selects the interface, -S the source address, -P sends replies.
-            command.addAll(List.of("-P", "-w", "3", "-i", interfaceName, "-S", ip, ip));
+            command.addAll(List.of("-P", "-w", "2", "-i", interfaceName, "-S", ip, ip));
         } else {
             // iputils: -I selects the interface; -U is unsolicited ARP from the target address.
-            command.addAll(List.of("-w", "3", "-I", interfaceName, ip));
+            command.addAll(List.of("-w", "2", "-I", interfaceName, ip));
         }
         Result result = run(command.toArray(String[]::new));
         // Gratuitous ARP gets no answers, which both programs report with a non-zero exit;

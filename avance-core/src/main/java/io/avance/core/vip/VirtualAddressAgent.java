@@ -91,8 +91,10 @@ public final class VirtualAddressAgent implements PairListener, AutoCloseable {
                 boolean holds = driver.holds(address.interfaceName(), address.address());
                 if (want && !holds) {
                     driver.add(address.interfaceName(), address.address());
+                    record(address, "take virtual address", "held");
+                    held.put(address.network(), true);
                     driver.announce(address.interfaceName(), address.ip());
-                    record(address, "take virtual address", "held and announced");
+                    record(address, "announce virtual address", "gratuitous ARP sent");
                 } else if (want && !Boolean.TRUE.equals(held.get(address.network()))) {
                     // Held already (a restart while primary): announce anyway, the switches may not know.
                     driver.announce(address.interfaceName(), address.ip());
@@ -140,7 +142,10 @@ public final class VirtualAddressAgent implements PairListener, AutoCloseable {
      *
      * @param release whether to remove the addresses
      */
-    public void stop(boolean release) {
+    public synchronized void stop(boolean release) {
+        if (closed) {
+            return;
+        }
         if (release) {
             try {
                 executor.submit(() -> {

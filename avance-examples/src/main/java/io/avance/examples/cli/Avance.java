@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "avance", mixinStandardHelpOptions = true, version = "avance 0.1.0",
         description = "Two ordinary servers, one highly available server for virtual machines.",
-        subcommands = {DemoCommand.class, NodeCommand.class, WitnessCommand.class, BenchCommand.class})
+        subcommands = {DemoCommand.class, NodeCommand.class, WitnessCommand.class, BenchCommand.class,
+                BundleCommand.class, MonitorUserCommand.class})
 public final class Avance implements Runnable {
 
     @CommandLine.Spec

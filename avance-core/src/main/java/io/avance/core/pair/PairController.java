@@ -514,7 +514,8 @@ public final class PairController {
             onHandover(handover, now);
         } else if (message instanceof Message.RebootRequest request) {
             onRebootRequest(request);
-        } else {
+        } else if (!(message instanceof Message.VmCatalog)) {
+            // (A VM catalog is the VM supervisor's; here it only counts as hearing the peer.)
             LOG.log(Level.WARNING, "{0}: unexpected {1} on {2} ignored", self, message.type(), path);
         }
         publishStatus();

@@ -31,39 +31,38 @@ public abstract class EventsContract extends HypervisorContractSupport {
         HypervisorAdapter adapter = adapter();
         EventRecorder events = new EventRecorder();
         Instant before = Instant.now();
-        try (AutoCloseable registration = adapter.addListener(events)) {
-            String vm = newVmName("events");
-            adapter.define(spec(vm));
-            adapter.start(vm);
-            EventRecorder.Heard started = events.await(vm, VmEvent.Kind.STARTED, bootTimeout());
-            if (adapter.capabilities().contains(Capability.PAUSE)) {
-                adapter.pause(vm);
-                events.await(vm, VmEvent.Kind.PAUSED, bootTimeout());
-                adapter.resume(vm);
-                events.await(vm, VmEvent.Kind.RESUMED, bootTimeout());
-            }
-            adapter.shutdown(vm);
-            events.await(vm, VmEvent.Kind.SHUT_DOWN, bootTimeout());
-            adapter.start(vm);
-            events.await(vm, VmEvent.Kind.STARTED, bootTimeout());
-            adapter.destroy(vm);
-            events.await(vm, VmEvent.Kind.DESTROYED, bootTimeout());
-
-            assertNotEquals(Thread.currentThread().getId(), started.threadId(),
-                    "events must be delivered on an adapter thread, not the caller's");
-            VmEvent event = started.event();
-            assertEquals(vm, event.vm());
-            assertNotNull(event.detail());
-            assertTrue(!event.time().isBefore(before.minusSeconds(1)) && !event.time().isAfter(Instant.now()
-                    .plusSeconds(1)), () -> "the event's time is not now: " + event.time());
-            // Nothing out of order: the kinds heard, without repeats, follow the calls.
-            List<VmEvent.Kind> kinds = events.kinds(vm);
-            int shutDown = kinds.indexOf(VmEvent.Kind.SHUT_DOWN);
-            assertTrue(shutDown > kinds.indexOf(VmEvent.Kind.STARTED), () -> "events out of order: " + kinds);
-            assertTrue(kinds.lastIndexOf(VmEvent.Kind.STARTED) > shutDown, () -> "events out of order: " + kinds);
-            assertTrue(kinds.indexOf(VmEvent.Kind.DESTROYED) > kinds.lastIndexOf(VmEvent.Kind.STARTED),
-                    () -> "events out of order: " + kinds);
+        register(adapter, events);
+        String vm = newVmName("events");
+        adapter.define(spec(vm));
+        adapter.start(vm);
+        EventRecorder.Heard started = events.await(vm, VmEvent.Kind.STARTED, bootTimeout());
+        if (adapter.capabilities().contains(Capability.PAUSE)) {
+            adapter.pause(vm);
+            events.await(vm, VmEvent.Kind.PAUSED, bootTimeout());
+            adapter.resume(vm);
+            events.await(vm, VmEvent.Kind.RESUMED, bootTimeout());
         }
+        adapter.shutdown(vm);
+        events.await(vm, VmEvent.Kind.SHUT_DOWN, bootTimeout());
+        adapter.start(vm);
+        events.await(vm, VmEvent.Kind.STARTED, bootTimeout());
+        adapter.destroy(vm);
+        events.await(vm, VmEvent.Kind.DESTROYED, bootTimeout());
+
+        assertNotEquals(Thread.currentThread().getId(), started.threadId(),
+                "events must be delivered on an adapter thread, not the caller's");
+        VmEvent event = started.event();
+        assertEquals(vm, event.vm());
+        assertNotNull(event.detail());
+        assertTrue(!event.time().isBefore(before.minusSeconds(1)) && !event.time().isAfter(Instant.now()
+                .plusSeconds(1)), () -> "the event's time is not now: " + event.time());
+        // Nothing out of order: the kinds heard, without repeats, follow the calls.
+        List<VmEvent.Kind> kinds = events.kinds(vm);
+        int shutDown = kinds.indexOf(VmEvent.Kind.SHUT_DOWN);
+        assertTrue(shutDown > kinds.indexOf(VmEvent.Kind.STARTED), () -> "events out of order: " + kinds);
+        assertTrue(kinds.lastIndexOf(VmEvent.Kind.STARTED) > shutDown, () -> "events out of order: " + kinds);
+        assertTrue(kinds.indexOf(VmEvent.Kind.DESTROYED) > kinds.lastIndexOf(VmEvent.Kind.STARTED),
+                () -> "events out of order: " + kinds);
     }
 
     /** A reboot is reported as REBOOTED. */
@@ -72,12 +71,11 @@ public abstract class EventsContract extends HypervisorContractSupport {
         HypervisorAdapter adapter = adapter();
         assumeCapability(Capability.REBOOT);
         EventRecorder events = new EventRecorder();
-        try (AutoCloseable registration = adapter.addListener(events)) {
-            String vm = startNewVm(adapter, "evreboot");
-            adapter.reboot(vm);
-            events.await(vm, VmEvent.Kind.REBOOTED, bootTimeout());
-            awaitState(adapter, vm, VmState.RUNNING);
-        }
+        register(adapter, events);
+        String vm = startNewVm(adapter, "evreboot");
+        adapter.reboot(vm);
+        events.await(vm, VmEvent.Kind.REBOOTED, bootTimeout());
+        awaitState(adapter, vm, VmState.RUNNING);
     }
 
     /** A crashed guest is reported as CRASHED and shows as CRASHED; it can be started again. */
@@ -85,17 +83,16 @@ public abstract class EventsContract extends HypervisorContractSupport {
     void aCrashIsReportedAndTheVmCanStartAgain() throws Exception {
         HypervisorAdapter adapter = adapter();
         EventRecorder events = new EventRecorder();
-        try (AutoCloseable registration = adapter.addListener(events)) {
-            String vm = startNewVm(adapter, "crash");
-            events.await(vm, VmEvent.Kind.STARTED, bootTimeout());
-            assumeTrue(underTest().crash(adapter, vm), () -> adapter.name() + ": the crash hook cannot crash a guest");
-            EventRecorder.Heard crashed = events.await(vm, VmEvent.Kind.CRASHED, bootTimeout());
-            assertNotNull(crashed.event().detail());
-            awaitState(adapter, vm, VmState.CRASHED);
-            adapter.start(vm);
-            events.await(vm, VmEvent.Kind.STARTED, bootTimeout());
-            awaitAlive(adapter, vm);
-        }
+        register(adapter, events);
+        String vm = startNewVm(adapter, "crash");
+        events.await(vm, VmEvent.Kind.STARTED, bootTimeout());
+        assumeTrue(underTest().crash(adapter, vm), () -> adapter.name() + ": the crash hook cannot crash a guest");
+        EventRecorder.Heard crashed = events.await(vm, VmEvent.Kind.CRASHED, bootTimeout());
+        assertNotNull(crashed.event().detail());
+        awaitState(adapter, vm, VmState.CRASHED);
+        adapter.start(vm);
+        events.await(vm, VmEvent.Kind.STARTED, bootTimeout());
+        awaitAlive(adapter, vm);
     }
 
     /** After its registration is closed, a listener hears nothing more; others still do. */
@@ -104,20 +101,19 @@ public abstract class EventsContract extends HypervisorContractSupport {
         HypervisorAdapter adapter = adapter();
         EventRecorder kept = new EventRecorder();
         EventRecorder dropped = new EventRecorder();
-        try (AutoCloseable keep = adapter.addListener(kept)) {
-            AutoCloseable drop = adapter.addListener(dropped);
-            String vm = startNewVm(adapter, "unlisten");
-            dropped.await(vm, VmEvent.Kind.STARTED, bootTimeout());
-            kept.await(vm, VmEvent.Kind.STARTED, bootTimeout());
-            drop.close();
-            int heardBefore = dropped.count();
-            adapter.destroy(vm);
-            kept.await(vm, VmEvent.Kind.DESTROYED, bootTimeout());
-            adapter.start(vm);
-            kept.await(vm, VmEvent.Kind.STARTED, bootTimeout());
-            assertEquals(heardBefore, dropped.count(), () -> "a closed registration still heard "
-                    + dropped.heard().subList(heardBefore, dropped.count()));
-        }
+        register(adapter, kept);
+        AutoCloseable drop = adapter.addListener(dropped);
+        String vm = startNewVm(adapter, "unlisten");
+        dropped.await(vm, VmEvent.Kind.STARTED, bootTimeout());
+        kept.await(vm, VmEvent.Kind.STARTED, bootTimeout());
+        drop.close();
+        int heardBefore = dropped.count();
+        adapter.destroy(vm);
+        kept.await(vm, VmEvent.Kind.DESTROYED, bootTimeout());
+        adapter.start(vm);
+        kept.await(vm, VmEvent.Kind.STARTED, bootTimeout());
+        assertEquals(heardBefore, dropped.count(), () -> "a closed registration still heard "
+                + dropped.heard().subList(heardBefore, dropped.count()));
     }
 
     /** A listener that throws does not stop delivery, to itself or to others. */
@@ -126,16 +122,16 @@ public abstract class EventsContract extends HypervisorContractSupport {
         HypervisorAdapter adapter = adapter();
         AtomicInteger failures = new AtomicInteger();
         EventRecorder events = new EventRecorder();
-        try (AutoCloseable failing = adapter.addListener(event -> {
+        register(adapter, event -> {
             failures.incrementAndGet();
             throw new IllegalStateException("a listener that fails on purpose");
-        }); AutoCloseable recording = adapter.addListener(events)) {
-            String vm = startNewVm(adapter, "badlistener");
-            events.await(vm, VmEvent.Kind.STARTED, bootTimeout());
-            adapter.destroy(vm);
-            events.await(vm, VmEvent.Kind.DESTROYED, bootTimeout());
-            awaitTrue(() -> failures.get() >= 2, bootTimeout(),
-                    () -> "the failing listener was called " + failures.get() + " times; it should hear both events");
-        }
+        });
+        register(adapter, events);
+        String vm = startNewVm(adapter, "badlistener");
+        events.await(vm, VmEvent.Kind.STARTED, bootTimeout());
+        adapter.destroy(vm);
+        events.await(vm, VmEvent.Kind.DESTROYED, bootTimeout());
+        awaitTrue(() -> failures.get() >= 2, bootTimeout(),
+                () -> "the failing listener was called " + failures.get() + " times; it should hear both events");
     }
 }

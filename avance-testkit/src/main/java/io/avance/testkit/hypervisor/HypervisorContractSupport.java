@@ -9,6 +9,7 @@ import io.avance.api.hypervisor.Availability;
 import io.avance.api.hypervisor.Capability;
 import io.avance.api.hypervisor.HypervisorAdapter;
 import io.avance.api.hypervisor.HypervisorException;
+import io.avance.api.hypervisor.VmEventListener;
 import io.avance.api.hypervisor.VmInfo;
 import io.avance.api.hypervisor.VmSpec;
 import io.avance.api.hypervisor.VmState;
@@ -49,6 +50,7 @@ public abstract class HypervisorContractSupport {
     Path temporary;
 
     private final List<HypervisorAdapter> opened = new ArrayList<>();
+    private final List<AutoCloseable> registrations = new ArrayList<>();
     private final Set<String> names = new LinkedHashSet<>();
     private HypervisorAdapter adapter;
     private HypervisorAdapter peer;
@@ -104,6 +106,22 @@ public abstract class HypervisorContractSupport {
         created.open(underTest().context(node, state));
         opened.add(created);
         return created;
+    }
+
+    /**
+     * Registers a listener for the length of the test; the registration is closed after it.
+     *
+     * @param on       the adapter
+     * @param listener the listener
+     * @return the registration, to close earlier
+     */
+    protected final AutoCloseable register(HypervisorAdapter on, VmEventListener listener) {
+        AutoCloseable registration = on.addListener(listener);
+        if (registration == null) {
+            throw new AssertionError(on.name() + ": addListener returned null");
+        }
+        registrations.add(registration);
+        return registration;
     }
 
     /**
@@ -420,6 +438,14 @@ public abstract class HypervisorContractSupport {
 
     @AfterEach
     final void cleanUpAdapters() {
+        for (AutoCloseable registration : registrations) {
+            try {
+                registration.close();
+            } catch (Exception e) {
+                // Cleaning up after a test that may have failed: keep going.
+            }
+        }
+        registrations.clear();
         for (HypervisorAdapter each : opened) {
             for (String name : names) {
                 try {

@@ -43,6 +43,8 @@ public final class KvClient implements AutoCloseable {
     public static final Duration DEFAULT_RETRY_DEADLINE = Duration.ofSeconds(30);
     private static final Pattern STATS = Pattern.compile(
             "STATS keys=(\\d+) seq=(\\d+) boot=([0-9a-f]+) node=(\\S+)");
+    /** The longest wait between two attempts. */
+    private static final long MAX_BACKOFF_MILLIS = 20;
     /** How long one attempt waits for a reply before it counts the connection as lost. */
     private static final Duration REPLY_TIMEOUT = Duration.ofSeconds(10);
 
@@ -191,7 +193,7 @@ public final class KvClient implements AutoCloseable {
             throw new KvException("the client is closed");
         }
         long deadline = System.nanoTime() + retryDeadline.toNanos();
-        long backoffMillis = 5;
+        long backoffMillis = 1;
         IOException last = null;
         while (true) {
             try {
@@ -220,13 +222,14 @@ public final class KvClient implements AutoCloseable {
             }
             try {
                 // A backoff between attempts (the endpoint is moving or restarting); the deadline
-                // bounds the whole call.
+                // bounds the whole call. Capped low: a migrated VM binds its port again within
+                // milliseconds, and a long backoff would show up as a long pause to the client.
                 TimeUnit.MILLISECONDS.sleep(Math.min(backoffMillis, TimeUnit.NANOSECONDS.toMillis(left) + 1));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new KvException("interrupted while waiting to retry '" + abbreviate(request) + "'", e);
             }
-            backoffMillis = Math.min(backoffMillis * 2, 100);
+            backoffMillis = Math.min(backoffMillis * 2, MAX_BACKOFF_MILLIS);
         }
     }
 

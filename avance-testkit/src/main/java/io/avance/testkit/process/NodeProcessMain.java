@@ -6,8 +6,10 @@ import io.avance.api.event.FaultRaised;
 import io.avance.api.event.PairEvent;
 import io.avance.api.event.PathChanged;
 import io.avance.api.event.PeerChanged;
+import io.avance.api.event.MigrationEnded;
 import io.avance.api.event.ResyncProgressed;
 import io.avance.api.event.RoleChanged;
+import io.avance.api.event.VmStateChanged;
 import io.avance.api.event.VolumeStateChanged;
 import io.avance.api.health.Component;
 import io.avance.api.health.Fault;
@@ -35,7 +37,7 @@ import java.util.concurrent.CountDownLatch;
  *
  * <p>Commands on standard input, one per line: {@code status}; {@code fault raise COMPONENT
  * LOCATION SEVERITY description...}; {@code fault clear COMPONENT LOCATION};
- * {@code maintenance on|off}; {@code stop}. The node stops on {@code stop}, on SIGTERM, and when
+ * {@code maintenance on|off}; {@code switchover}; {@code stop}. The node stops on {@code stop}, on SIGTERM, and when
  * standard input closes (its parent went away).
  */
 public final class NodeProcessMain {
@@ -186,6 +188,7 @@ public final class NodeProcessMain {
                 }
             }
             case "maintenance" -> node.setMaintenance(words[1].equals("on"));
+            case "switchover" -> emit(out, "switchover", "result", node.switchover("requested on the command line"));
             case "stop" -> {
                 return false;
             }
@@ -212,6 +215,12 @@ public final class NodeProcessMain {
         } else if (event instanceof VolumeStateChanged e) {
             emit(out, "volume", "node", e.node(), "volume", e.volume(), "from", e.from(), "to", e.to(), "reason",
                     e.reason());
+        } else if (event instanceof VmStateChanged e) {
+            emit(out, "vm", "node", e.node(), "vm", e.vm(), "from", e.from(), "to", e.to(), "reason", e.reason());
+        } else if (event instanceof MigrationEnded e) {
+            emit(out, "migration", "node", e.node(), "vm", e.report().vm(), "outcome", e.report().outcome(), "rounds",
+                    e.report().rounds(), "bytes", e.report().bytesSent(), "totalMs", e.report().totalNanos() / 1_000_000,
+                    "pauseUs", e.report().pauseNanos() / 1_000, "failure", e.report().failure().orElse(""));
         } else if (event instanceof ResyncProgressed e) {
             emit(out, "resync", "node", e.node(), "volume", e.volume(), "done", e.progress().bytesDone(), "total",
                     e.progress().bytesTotal());

@@ -153,11 +153,15 @@ class KvGuestTest {
         AtomicBoolean stop = new AtomicBoolean();
         List<Long> sequences = new ArrayList<>();
         KvClient writer = SimHarness.client(spec, DEADLINE);
+        long[] slowestPutNanos = new long[1];
         CompletableFuture<Void> writes = CompletableFuture.runAsync(() -> {
             for (int i = 0; !stop.get(); i++) {
+                long began = System.nanoTime();
                 long sequence = writer.put("m-" + i, "v-" + i);
+                long took = System.nanoTime() - began;
                 synchronized (sequences) {
                     sequences.add(sequence);
+                    slowestPutNanos[0] = Math.max(slowestPutNanos[0], took);
                 }
             }
         }, background);
@@ -187,6 +191,10 @@ class KvGuestTest {
         stop.set(true);
         writes.get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
 
+        synchronized (sequences) {
+            System.out.printf("%d PUTs acknowledged across the migration; the slowest took %d ms%n", sequences.size(),
+                    TimeUnit.NANOSECONDS.toMillis(slowestPutNanos[0]));
+        }
         assertEquals(Map.of(), writer.verifyAll(), "acknowledged PUTs missing or wrong after the migration");
         KvClient.Stats stats = writer.stats();
         assertEquals("b", stats.node(), "the guest answers from the target");

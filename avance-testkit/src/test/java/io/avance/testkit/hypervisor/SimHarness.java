@@ -65,13 +65,30 @@ final class SimHarness implements AutoCloseable {
         return new KvClient(new InetSocketAddress("127.0.0.1", port(spec)), retryDeadline);
     }
 
+    /**
+     * A port for a guest to listen on: free now, never handed out before in this JVM, and below
+     * Linux's ephemeral range (32768 and up), so that no client connection's local port and no
+     * other VM of the same test takes it between now and the VM's start.
+     */
     static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+        for (int attempt = 0; attempt < 1000; attempt++) {
+            int port = 20_000 + random.nextInt(12_000);
+            if (!USED_PORTS.add(port)) {
+                continue;
+            }
+            try (ServerSocket socket = new ServerSocket()) {
+                socket.setReuseAddress(true);
+                socket.bind(new InetSocketAddress("127.0.0.1", port));
+                return port;
+            } catch (IOException e) {
+                // taken by something else: try another
+            }
         }
+        throw new UncheckedIOException(new IOException("no free port found for a guest"));
     }
+
+    private static final java.util.Set<Integer> USED_PORTS = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     @Override
     public void close() {

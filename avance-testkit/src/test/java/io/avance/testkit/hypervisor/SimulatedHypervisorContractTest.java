@@ -7,10 +7,7 @@ import io.avance.api.hypervisor.HypervisorContext;
 import io.avance.api.hypervisor.VmInfo;
 import io.avance.api.hypervisor.VmSpec;
 import io.avance.api.hypervisor.VmState;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -58,7 +55,7 @@ class SimulatedHypervisorContractTest extends HypervisorAdapterContract {
     @Override
     public VmSpec vmSpec(String name) {
         return specs.computeIfAbsent(name, n -> SimulatedHypervisor.kvSpec(n, 64L << 20,
-                new VmSpec.Disk("disk-" + n, 4L << 20, 1), freePort(),
+                new VmSpec.Disk("disk-" + n, 4L << 20, 1), SimHarness.freePort(),
                 Map.of(SimulatedHypervisor.OPTION_DIRTY_RATE, "1MiB")));
     }
 
@@ -69,7 +66,7 @@ class SimulatedHypervisorContractTest extends HypervisorAdapterContract {
 
     @Override
     public boolean crash(HypervisorAdapter adapter, String vm) {
-        ((SimulatedHypervisor) adapter).crash(vm, "crash injected by the contract suite");
+        simulated(adapter).crash(vm, "crash injected by the contract suite");
         return true;
     }
 
@@ -79,8 +76,7 @@ class SimulatedHypervisorContractTest extends HypervisorAdapterContract {
         if (adapter.info(vm).map(VmInfo::state).orElse(null) != VmState.RUNNING) {
             return false;
         }
-        SimulatedHypervisor simulated = (SimulatedHypervisor) adapter;
-        String local = simulated.request(vm, "STATS");
+        String local = simulated(adapter).request(vm, "STATS");
         try (KvClient client = client(vm)) {
             KvClient.Stats remote = client.stats();
             return local.endsWith(" node=" + remote.node());
@@ -101,13 +97,21 @@ class SimulatedHypervisorContractTest extends HypervisorAdapterContract {
 
     @Override
     public Optional<String> guestState(HypervisorAdapter adapter, String vm) {
-        GuestStats stats = ((SimulatedHypervisor) adapter).stats(vm);
+        GuestStats stats = simulated(adapter).stats(vm);
         return Optional.of("keys=" + stats.keys() + " seq=" + stats.lastSequence() + " boot=" + stats.bootId());
     }
 
     @Override
     public void closeAdapter(HypervisorAdapter adapter) {
-        ((SimulatedHypervisor) adapter).powerOff();
+        simulated(adapter).powerOff();
+    }
+
+    /** The simulated hypervisor under an adapter of these tests. */
+    static SimulatedHypervisor simulated(HypervisorAdapter adapter) {
+        if (adapter instanceof StreamingSimulatedHypervisor streaming) {
+            return streaming.delegate();
+        }
+        return (SimulatedHypervisor) adapter;
     }
 
     private KvClient client(String vm) {
@@ -115,11 +119,4 @@ class SimulatedHypervisorContractTest extends HypervisorAdapterContract {
         return new KvClient(new InetSocketAddress("127.0.0.1", port), Duration.ofMillis(500));
     }
 
-    static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
 }

@@ -7,10 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.avance.api.PairRole;
 import io.avance.api.event.MigrationEnded;
+import io.avance.api.event.MigrationProgressed;
 import io.avance.api.hypervisor.HostResources;
 import io.avance.api.hypervisor.VmSpec;
 import io.avance.api.hypervisor.VmState;
+import io.avance.api.migration.MigrationOptions;
 import io.avance.api.migration.MigrationPhase;
+import io.avance.api.migration.MigrationProgress;
 import io.avance.api.migration.MigrationReport;
 import io.avance.api.vm.ManagedVm;
 import io.avance.api.vm.VmException;
@@ -45,16 +48,55 @@ class PairVmTest {
     private final List<MigrationReport> migrations = new CopyOnWriteArrayList<>();
     private final Map<String, SimulatedHypervisor> hypervisors = new java.util.concurrent.ConcurrentHashMap<>();
 
+    private final List<MigrationProgress> progress = new CopyOnWriteArrayList<>();
+
     private InProcessPair pair() {
+        return pair(MigrationOptions.DEFAULT);
+    }
+
+    private InProcessPair pair(MigrationOptions options) {
         return InProcessPair.in(directory).start(config -> {
             SimulatedHypervisor hypervisor = new SimulatedHypervisor(new HostResources(4, 2048 * MIB));
             hypervisors.put(config.nodeId().value(), hypervisor);
-            return AvanceNode.builder(config).hypervisor(hypervisor).listener(event -> {
+            return AvanceNode.builder(config).hypervisor(hypervisor).migrationOptions(options).listener(event -> {
                 if (event instanceof MigrationEnded ended) {
                     migrations.add(ended.report());
+                } else if (event instanceof MigrationProgressed progressed) {
+                    progress.add(progressed.progress());
                 }
             });
         });
+    }
+
+    @Test
+    void aMigrationThatFailsMidwayLeavesTheVmRunningOnTheSource() throws Exception {
+        // Slow on purpose: 20 MB/s for a guest that dirties 50 MiB/s never converges before the kill.
+        try (InProcessPair pair = pair(new MigrationOptions(Duration.ofMillis(50), 30, 20_000_000))) {
+            AvanceNode primary = pair.awaitPaired(LIMIT);
+            AvanceNode backup = pair.other(primary);
+            int port = freePort();
+            primary.vms().define(SimulatedHypervisor.kvSpec("vm1", 64 * MIB, new VmSpec.Disk("vm1-disk", 16 * MIB, 1),
+                    port, Map.of(SimulatedHypervisor.OPTION_DIRTY_RATE, "50MiB")), true);
+            try (KvClient client = new KvClient(port)) {
+                for (int i = 0; i < 100; i++) {
+                    client.put("key" + i, "value" + i);
+                }
+                assertEquals("started", primary.switchover("test"));
+                pair.events().await(() -> progress.stream().anyMatch(p -> p.phase() == MigrationPhase.PRE_COPY
+                        && p.round() >= 2), LIMIT, () -> "the migration never got going: " + progress);
+                // The target goes away in the middle of the pre-copy.
+                pair.stop(backup.id().value());
+                pair.events().await(() -> !migrations.isEmpty(), LIMIT, () -> "the migration never ended");
+                MigrationReport report = migrations.get(0);
+                assertEquals(MigrationPhase.FAILED, report.outcome(), report.toString());
+                pair.events().await(() -> primary.vms().get("vm1").map(v -> v.state() == VmState.RUNNING)
+                        .orElse(false), LIMIT, () -> "the VM does not run on the source: " + primary.vms().list());
+                assertEquals(PairRole.PRIMARY, primary.role(), "the source stays primary");
+                assertEquals(Map.of(), client.verifyAll(), "the guest kept its state on the source");
+                client.put("after", "the-failure");
+                assertEquals(primary.id().value(), client.stats().node());
+            }
+        }
     }
 
     @Test

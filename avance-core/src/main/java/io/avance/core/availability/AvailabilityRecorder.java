@@ -23,23 +23,24 @@ import java.util.Optional;
 /**
  * Records the pair's outages as one node observes them, and computes availability from them.
  *
- * <p>The node reports what it sees a few times a second ({@link #observe}): the pair serves
- * (this node serves, or its peer is heard serving), does not serve, or this node cannot tell
- * (it is starting, or isolated). An outage runs from the last moment the pair was known to serve
- * to the first moment it serves again:
+ * <p>The node reports what it sees a few times a second ({@link #observe}): this node serves,
+ * its peer is heard serving, nobody serves, or this node cannot tell (it is starting, or
+ * isolated). An outage runs from the last moment the pair was known to serve to the first
+ * moment it serves again, and it is recorded by the node that serves at its end, the one that
+ * saw both ends:
  *
  * <pre>
- *   SERVING ----not serving----&gt; IN_OUTAGE (opened at the last serving moment)
- *      ^                              |
- *      '-------serving again----------'  recorded, unless the same primary in the same epoch
- *                                        served all along (this node only lost sight of it)
- *   UNKNOWN observations change nothing.
+ *   SERVING or PEER_SERVING ----NOT_SERVING----&gt; IN_OUTAGE (opened at the last serving moment)
+ *   IN_OUTAGE --SERVING (this node)--&gt; recorded
+ *   IN_OUTAGE --PEER_SERVING--&gt; dropped (the peer serves: it records the outage, if it saw one,
+ *                                or it served all along and this node only lost sight of it)
+ *   UNKNOWN changes nothing.
  * </pre>
  *
  * <p>The last serving moment is kept in the data directory (at most every few seconds and at
  * every change), so an outage that took both nodes down is measured from before the stop to
- * the first serving moment after the start. Each node keeps its own record: the node that
- * serves at the end of an outage is the one that records it (the other may have been down).
+ * the first serving moment after the start. A node that starts alone and serves does not count
+ * the time before its start: it cannot know whether its peer served meanwhile.
  *
  * <p>Files: {@code availability/outages.log} (one JSON object per outage, appended and fsynced,
  * never rewritten), {@code availability/mark} (the last serving moment and its epoch) and
@@ -49,8 +50,10 @@ public final class AvailabilityRecorder {
 
     /** What one observation says about the pair. */
     public enum Observation {
-        /** A node serves: this one, or the peer heard as primary. */
+        /** This node serves. */
         SERVING,
+        /** The peer is heard serving, as its epoch's primary. */
+        PEER_SERVING,
         /** No node serves, as far as this node can tell. */
         NOT_SERVING,
         /** This node cannot tell (starting, isolated). */
@@ -131,24 +134,21 @@ public final class AvailabilityRecorder {
      * Takes one observation.
      *
      * @param observation what the node sees
-     * @param epoch       the epoch the serving node serves in (for {@link Observation#SERVING}), else ignored
+     * @param epoch       the epoch the serving node serves in, for the serving observations
      * @param cause       what the pair is doing, used as the cause of an outage this observation ends
      * @return the outage this observation ended and recorded, if any
      */
     public synchronized Optional<Outage> observe(Observation observation, long epoch, String cause) {
         Instant now = clock.instant();
         switch (observation) {
-            case SERVING -> {
+            case SERVING, PEER_SERVING -> {
                 Optional<Outage> ended = Optional.empty();
-                if (openSince != null) {
-                    // The same primary in the same epoch served all along: this node lost sight of it.
-                    if (epoch != lastServingEpoch || lastServingEpoch < 0) {
-                        Outage outage = new Outage(openSince, now, cause);
-                        append(outage);
-                        ended = Optional.of(outage);
-                    }
-                    openSince = null;
+                if (openSince != null && observation == Observation.SERVING) {
+                    Outage outage = new Outage(openSince, now, cause);
+                    append(outage);
+                    ended = Optional.of(outage);
                 }
+                openSince = null;
                 boolean changed = epoch != lastServingEpoch;
                 lastServing = now;
                 lastServingEpoch = epoch;

@@ -76,7 +76,7 @@ public final class Operations implements AutoCloseable {
     private AlertMailer alerts;
     private CallHome callHome;
     private VirtualAddressAgent addresses;
-    private volatile String lastRoleChange = "the pair serves again";
+    private volatile String lastRoleChange = "node serves again";
     private volatile boolean closed;
 
     private Operations(Builder builder) {
@@ -208,7 +208,7 @@ public final class Operations implements AutoCloseable {
         Optional<NodeView> peer = status.peer();
         boolean heard = status.paths().stream().anyMatch(PathStatus::peerAlive);
         if (peer.isPresent() && heard && peer.get().role() == PairRole.PRIMARY && peer.get().primaryOfItsEpoch()) {
-            return new Observation(AvailabilityRecorder.Observation.SERVING, peer.get().epoch());
+            return new Observation(AvailabilityRecorder.Observation.PEER_SERVING, peer.get().epoch());
         }
         if (peer.isEmpty() && status.role() == PairRole.UNDECIDED && !node.config().standalone()) {
             // Just started and not yet heard the peer: it may well be serving.

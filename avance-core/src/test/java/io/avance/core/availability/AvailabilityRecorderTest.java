@@ -66,14 +66,16 @@ class AvailabilityRecorderTest {
     }
 
     @Test
-    void losingSightOfAPrimaryThatKeptServingInItsEpochIsNoOutage() {
+    void anOutageEndedByThePeerIsTheNodeThatServesToRecord() {
         MovingClock clock = new MovingClock();
         AvailabilityRecorder recorder = new AvailabilityRecorder(directory, clock);
-        recorder.observe(Observation.SERVING, 4, "");
+        recorder.observe(Observation.PEER_SERVING, 4, "");
         clock.advance(Duration.ofSeconds(1));
         recorder.observe(Observation.NOT_SERVING, -1, "");
+        assertTrue(recorder.inOutage());
         clock.advance(Duration.ofSeconds(1));
-        assertTrue(recorder.observe(Observation.SERVING, 4, "").isEmpty());
+        assertTrue(recorder.observe(Observation.PEER_SERVING, 5, "").isEmpty());
+        assertFalse(recorder.inOutage());
         assertEquals(0, recorder.outages().size());
     }
 

@@ -248,12 +248,35 @@ public record OperationsConfig(Optional<Monitor> monitor, Optional<Alerts> alert
      * @param network       the public network's name ({@code vip.NETWORK.*})
      * @param interfaceName the interface it goes on ({@code vip.NETWORK.interface})
      * @param address       the address with its prefix length ({@code vip.NETWORK.address}, such as 192.0.2.10/24)
+     * @param forwardVia    the peer's address on the private network ({@code vip.NETWORK.forward-via}): when
+     *                      the primary loses this public network, the backup answers for the address and
+     *                      routes its traffic to the primary through this address, and the primary routes
+     *                      its replies back the same way, until the graceful failover completes (rule 4);
+     *                      empty: no forwarding, the address stays with the primary
      */
-    public record VirtualAddress(String network, String interfaceName, String address) {
+    public record VirtualAddress(String network, String interfaceName, String address, Optional<String> forwardVia) {
+        /**
+         * An address without forwarding.
+         *
+         * @param network       the public network
+         * @param interfaceName the interface
+         * @param address       the address with its prefix length
+         */
+        public VirtualAddress(String network, String interfaceName, String address) {
+            this(network, interfaceName, address, Optional.empty());
+        }
+
         /**
          * Validates the fields.
          */
         public VirtualAddress {
+            Objects.requireNonNull(forwardVia, "forwardVia");
+            forwardVia.ifPresent(via -> {
+                if (!via.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+                    throw new ConfigException("vip." + network + ".forward-via", via,
+                            "the peer's IPv4 address on the private network, such as 198.51.100.2");
+                }
+            });
             Objects.requireNonNull(network, "network");
             String prefix = "vip." + network + ".";
             if (interfaceName == null || !interfaceName.matches("[A-Za-z0-9._@-]{1,15}")) {
@@ -282,6 +305,32 @@ public record OperationsConfig(Optional<Monitor> monitor, Optional<Alerts> alert
          */
         public String ip() {
             return address.substring(0, address.indexOf('/'));
+        }
+
+        /**
+         * The network the address is on, split in two halves: routes to the halves win over the
+         * interface's own route to the whole network, even while that route lingers on a link
+         * without carrier.
+         *
+         * @return two prefixes one bit longer, such as 192.0.2.0/25 and 192.0.2.128/25 (empty for a /32)
+         */
+        public List<String> networkHalves() {
+            int length = Integer.parseInt(address.substring(address.indexOf('/') + 1));
+            if (length >= 32) {
+                return List.of();
+            }
+            long ip = 0;
+            for (String part : ip().split("\\.")) {
+                ip = ip << 8 | Integer.parseInt(part);
+            }
+            long mask = length == 0 ? 0 : (0xffffffffL << (32 - length)) & 0xffffffffL;
+            long base = ip & mask;
+            long half = 1L << (31 - length);
+            return List.of(dotted(base) + "/" + (length + 1), dotted(base + half) + "/" + (length + 1));
+        }
+
+        private static String dotted(long ip) {
+            return (ip >> 24 & 255) + "." + (ip >> 16 & 255) + "." + (ip >> 8 & 255) + "." + (ip & 255);
         }
     }
 

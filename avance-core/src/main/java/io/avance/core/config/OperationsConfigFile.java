@@ -48,7 +48,7 @@ final class OperationsConfigFile {
             "alert.digest-interval", "alert.resync-stall", "callhome.url", "callhome.truststore",
             "callhome.truststore-password", "callhome.truststore-password-file", "callhome.site",
             "callhome.retry-initial", "callhome.retry-max", "callhome.attach-bundles", "bundle.logs");
-    private static final Set<String> VIP_KEYS = Set.of("interface", "address");
+    private static final Set<String> VIP_KEYS = Set.of("interface", "address", "forward-via");
 
     private OperationsConfigFile() {
     }
@@ -79,7 +79,8 @@ final class OperationsConfigFile {
                 int dot = rest.lastIndexOf('.');
                 if (dot <= 0 || !VIP_KEYS.contains(rest.substring(dot + 1))) {
                     throw new ConfigException(key, entry.getValue(),
-                            "unknown key (virtual addresses take vip.NETWORK.interface and vip.NETWORK.address)");
+                            "unknown key (virtual addresses take vip.NETWORK.interface, vip.NETWORK.address and "
+                                    + "vip.NETWORK.forward-via)");
                 }
                 vips.computeIfAbsent(rest.substring(0, dot), n -> new LinkedHashMap<>())
                         .put(rest.substring(dot + 1), entry.getValue());
@@ -157,7 +158,7 @@ final class OperationsConfigFile {
         }
         for (Map.Entry<String, Map<String, String>> vip : vips.entrySet()) {
             builder.virtualAddress(new OperationsConfig.VirtualAddress(vip.getKey(), vip.getValue().get("interface"),
-                    vip.getValue().get("address")));
+                    vip.getValue().get("address"), Optional.ofNullable(vip.getValue().get("forward-via"))));
         }
         return builder.build();
     }

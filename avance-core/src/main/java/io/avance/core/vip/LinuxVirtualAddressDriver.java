@@ -91,6 +91,48 @@ public final class LinuxVirtualAddressDriver implements VirtualAddressDriver {
         }
     }
 
+    @Override
+    public void forward(String interfaceName, String ip, String via) throws IOException {
+        // Forwarding must be on for the kernel to answer ARP for an address routed elsewhere.
+        must("sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
+        must("sysctl", "-q", "-w", "net.ipv4.neigh." + interfaceName + ".proxy_delay=0");
+        must("ip", "-4", "route", "replace", ip + "/32", "via", via);
+        must("ip", "-4", "neigh", "replace", "proxy", ip, "dev", interfaceName);
+        announce(interfaceName, ip);
+    }
+
+    @Override
+    public void stopForwarding(String interfaceName, String ip, String via) throws IOException {
+        run("ip", "-4", "neigh", "del", "proxy", ip, "dev", interfaceName);
+        run("ip", "-4", "route", "del", ip + "/32", "via", via);
+    }
+
+    @Override
+    public void returnThrough(String ip, List<String> halves, String via) throws IOException {
+        Result held = run("ip", "-4", "-o", "addr", "show", "dev", "lo");
+        if (!held.output.contains(" " + ip + "/32")) {
+            must("ip", "-4", "addr", "add", ip + "/32", "dev", "lo");
+        }
+        for (String half : halves) {
+            must("ip", "-4", "route", "replace", half, "via", via);
+        }
+    }
+
+    @Override
+    public void stopReturning(String ip, List<String> halves, String via) throws IOException {
+        for (String half : halves) {
+            run("ip", "-4", "route", "del", half, "via", via);
+        }
+        run("ip", "-4", "addr", "del", ip + "/32", "dev", "lo");
+    }
+
+    private void must(String... command) throws IOException {
+        Result result = run(command);
+        if (result.exit != 0) {
+            throw new IOException(String.join(" ", command) + " failed: " + result.output);
+        }
+    }
+
     private boolean isHabets() throws IOException {
         Boolean known = habets;
         if (known == null) {

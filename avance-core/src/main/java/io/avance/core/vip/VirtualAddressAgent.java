@@ -1,11 +1,14 @@
 package io.avance.core.vip;
 
+import io.avance.api.PairRole;
 import io.avance.api.event.PairEvent;
 import io.avance.api.event.PairListener;
 import io.avance.api.event.RoleChanged;
+import io.avance.api.failover.PathStatus;
 import io.avance.core.config.OperationsConfig;
 import io.avance.core.journal.AuditJournal;
 import io.avance.core.node.AvanceNode;
+import io.avance.core.pair.PairStatus;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.lang.System.Logger;
@@ -14,6 +17,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -27,6 +31,11 @@ import java.util.function.BooleanSupplier;
  * <pre>
  *   RELEASED --node may serve--&gt; HELD (added, then announced by gratuitous ARP)
  *   HELD --node stops serving (role change, lost lease, isolation, stop)--&gt; RELEASED (removed)
+ *
+ *   with vip.NETWORK.forward-via (rule 4), while the primary has lost the network and the backup has not:
+ *   backup:  RELEASED --&gt; FORWARDING (proxy ARP and a route to the primary over the private network)
+ *   primary: HELD --&gt; HELD + RETURNING (the address also on lo, replies routed through the backup)
+ *   both end when the network comes back or the graceful failover moves the role
  * </pre>
  *
  * <p>The agent acts on every role change at once and also reconciles every
@@ -48,6 +57,8 @@ public final class VirtualAddressAgent implements PairListener, AutoCloseable {
     private final ScheduledExecutorService executor;
     private final long intervalMillis;
     private final Map<String, Boolean> held = new HashMap<>();
+    private final Map<String, Boolean> forwarding = new HashMap<>();
+    private final Map<String, Boolean> returning = new HashMap<>();
     private volatile boolean closed;
 
     /**
@@ -76,7 +87,9 @@ public final class VirtualAddressAgent implements PairListener, AutoCloseable {
 
     @Override
     public void onEvent(PairEvent event) {
-        if (event instanceof RoleChanged && !closed) {
+        if ((event instanceof RoleChanged || event instanceof io.avance.api.event.PathChanged
+                || event instanceof io.avance.api.event.FaultRaised || event instanceof io.avance.api.event.FaultCleared)
+                && !closed) {
             executor.execute(this::reconcile);
         }
     }
@@ -86,16 +99,40 @@ public final class VirtualAddressAgent implements PairListener, AutoCloseable {
             return;
         }
         boolean want = serving.getAsBoolean();
+        Optional<PairStatus> status = node.status();
+        boolean privateAlive = status.map(s -> s.paths().stream().anyMatch(p -> p.kind() == PathStatus.Kind.PRIVATE
+                && p.peerAlive())).orElse(false);
+        boolean peerPrimary = status.flatMap(PairStatus::peer).map(p -> p.role() == PairRole.PRIMARY
+                && p.primaryOfItsEpoch()).orElse(false);
         for (OperationsConfig.VirtualAddress address : addresses) {
+            Optional<PathStatus> path = status.flatMap(s -> s.paths().stream()
+                    .filter(p -> p.name().equals(address.network())).findFirst());
+            // Rule 4: the primary lost this network, the backup still has it, and the private link carries
+            // the traffic between them until the graceful failover moves the role.
+            boolean bridgeable = address.forwardVia().isPresent() && path.isPresent() && privateAlive;
+            boolean wantReturn = want && bridgeable && !path.get().localUp() && path.get().peerLocalUp();
+            boolean wantForward = !want && bridgeable && peerPrimary && path.get().localUp()
+                    && !path.get().peerLocalUp();
+            String network = address.network();
             try {
+                if (!wantForward && forwarding.getOrDefault(network, false)) {
+                    driver.stopForwarding(address.interfaceName(), address.ip(), address.forwardVia().get());
+                    forwarding.put(network, false);
+                    record(address, "stop forwarding virtual address", "done");
+                }
+                if (!wantReturn && returning.getOrDefault(network, false)) {
+                    driver.stopReturning(address.ip(), address.networkHalves(), address.forwardVia().get());
+                    returning.put(network, false);
+                    record(address, "stop returning through the backup", "done");
+                }
                 boolean holds = driver.holds(address.interfaceName(), address.address());
                 if (want && !holds) {
                     driver.add(address.interfaceName(), address.address());
                     record(address, "take virtual address", "held");
-                    held.put(address.network(), true);
+                    held.put(network, true);
                     driver.announce(address.interfaceName(), address.ip());
                     record(address, "announce virtual address", "gratuitous ARP sent");
-                } else if (want && !Boolean.TRUE.equals(held.get(address.network()))) {
+                } else if (want && !Boolean.TRUE.equals(held.get(network))) {
                     // Held already (a restart while primary): announce anyway, the switches may not know.
                     driver.announce(address.interfaceName(), address.ip());
                     record(address, "take virtual address", "announced (already held)");
@@ -103,12 +140,39 @@ public final class VirtualAddressAgent implements PairListener, AutoCloseable {
                     driver.remove(address.interfaceName(), address.address());
                     record(address, "release virtual address", "removed");
                 }
-                held.put(address.network(), want);
+                held.put(network, want);
+                if (wantReturn && !returning.getOrDefault(network, false)) {
+                    driver.returnThrough(address.ip(), address.networkHalves(), address.forwardVia().get());
+                    returning.put(network, true);
+                    record(address, "return through the backup", "this node lost " + network
+                            + "; replies go over the private network to " + address.forwardVia().get());
+                }
+                if (wantForward && !forwarding.getOrDefault(network, false)) {
+                    driver.forward(address.interfaceName(), address.ip(), address.forwardVia().get());
+                    forwarding.put(network, true);
+                    record(address, "forward virtual address", "the primary lost " + network + "; this node answers "
+                            + "for " + address.ip() + " and forwards to " + address.forwardVia().get());
+                }
             } catch (IOException | RuntimeException e) {
                 LOG.log(Level.WARNING, "virtual address " + address.address() + " on " + address.interfaceName()
                         + ": " + e.getMessage());
                 record(address, want ? "take virtual address" : "release virtual address", "failed: " + e.getMessage());
             }
+        }
+    }
+
+    /**
+     * Tells whether this agent forwards a network's address to the primary (rule 4), as of its
+     * last reconcile.
+     *
+     * @param network the public network
+     * @return true while forwarding
+     */
+    public boolean forwards(String network) {
+        try {
+            return executor.submit(() -> forwarding.getOrDefault(network, false)).get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            return false;
         }
     }
 
@@ -151,6 +215,12 @@ public final class VirtualAddressAgent implements PairListener, AutoCloseable {
                 executor.submit(() -> {
                     for (OperationsConfig.VirtualAddress address : addresses) {
                         try {
+                            if (forwarding.getOrDefault(address.network(), false)) {
+                                driver.stopForwarding(address.interfaceName(), address.ip(), address.forwardVia().get());
+                            }
+                            if (returning.getOrDefault(address.network(), false)) {
+                                driver.stopReturning(address.ip(), address.networkHalves(), address.forwardVia().get());
+                            }
                             driver.remove(address.interfaceName(), address.address());
                             record(address, "release virtual address", "removed (node stopping)");
                         } catch (IOException e) {

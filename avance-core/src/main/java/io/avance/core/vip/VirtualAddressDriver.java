@@ -49,4 +49,48 @@ public interface VirtualAddressDriver {
      * @throws IOException if the announcement cannot be sent
      */
     void announce(String interfaceName, String ip) throws IOException;
+
+    /**
+     * The backup's half of rule 4: answers for an address it does not hold (proxy ARP, announced
+     * by gratuitous ARP from this node) and routes its traffic to the primary over the private
+     * network.
+     *
+     * @param interfaceName the public interface the address's clients are on
+     * @param ip            the address, without prefix length
+     * @param via           the primary's address on the private network
+     * @throws IOException if it cannot be set up
+     */
+    void forward(String interfaceName, String ip, String via) throws IOException;
+
+    /**
+     * Undoes {@link #forward}, if it was done.
+     *
+     * @param interfaceName the public interface
+     * @param ip            the address
+     * @param via           the primary's address on the private network
+     * @throws IOException if it cannot be undone
+     */
+    void stopForwarding(String interfaceName, String ip, String via) throws IOException;
+
+    /**
+     * The primary's half of rule 4, while its public interface is cut off: keeps the address
+     * local whatever happens to that interface, and routes replies to the address's network
+     * through the backup.
+     *
+     * @param ip     the address, without prefix length
+     * @param halves the address's network in two halves (more specific than the interface's route)
+     * @param via    the backup's address on the private network
+     * @throws IOException if it cannot be set up
+     */
+    void returnThrough(String ip, java.util.List<String> halves, String via) throws IOException;
+
+    /**
+     * Undoes {@link #returnThrough}, if it was done.
+     *
+     * @param ip     the address
+     * @param halves the routes it added
+     * @param via    the backup's address on the private network
+     * @throws IOException if it cannot be undone
+     */
+    void stopReturning(String ip, java.util.List<String> halves, String via) throws IOException;
 }

@@ -51,6 +51,26 @@ class VirtualAddressAgentTest {
         public void announce(String interfaceName, String ip) {
             calls.add("announce " + interfaceName + " " + ip);
         }
+
+        @Override
+        public void forward(String interfaceName, String ip, String via) {
+            calls.add("forward " + ip + " via " + via);
+        }
+
+        @Override
+        public void stopForwarding(String interfaceName, String ip, String via) {
+            calls.add("stop forwarding " + ip);
+        }
+
+        @Override
+        public void returnThrough(String ip, List<String> halves, String via) {
+            calls.add("return " + halves + " via " + via);
+        }
+
+        @Override
+        public void stopReturning(String ip, List<String> halves, String via) {
+            calls.add("stop returning " + halves);
+        }
     }
 
     @Test
@@ -76,6 +96,16 @@ class VirtualAddressAgentTest {
             assertTrue(driver.held.isEmpty(), "released on stop: " + driver.calls);
             assertEquals("remove eth1 192.0.2.10/24", driver.calls.get(driver.calls.size() - 1));
             assertTrue(node.journal().read(e -> e.action().equals("take virtual address"), 5).size() >= 2);
+            assertTrue(driver.calls.stream().noneMatch(call -> call.startsWith("forward")), "no forwarding: " + driver.calls);
         }
+    }
+
+    @Test
+    void theAddressesNetworkSplitsIntoTwoHalves() {
+        assertEquals(List.of("192.0.2.0/25", "192.0.2.128/25"),
+                new OperationsConfig.VirtualAddress("lan", "eth1", "192.0.2.10/24").networkHalves());
+        assertEquals(List.of("10.1.0.0/17", "10.1.128.0/17"),
+                new OperationsConfig.VirtualAddress("lan", "eth1", "10.1.200.7/16").networkHalves());
+        assertEquals(List.of(), new OperationsConfig.VirtualAddress("lan", "eth1", "192.0.2.10/32").networkHalves());
     }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import io.avance.api.PairRole;
 import io.avance.api.replication.DataState;
 import io.avance.core.config.OperationsConfig;
+import io.avance.core.failover.PolicyConfig;
 import io.avance.core.pair.PairStatus;
 import io.avance.core.node.AvanceNode;
 import io.avance.core.operations.Operations;
@@ -79,6 +80,16 @@ class VirtualAddressNamespaceTest {
             must("ip", "-n", ns, "addr", "add", addresses.get(role), "dev", "eth-" + role);
             must("ip", "-n", ns, "link", "set", "eth-" + role, "up");
         }
+        // The private network between the nodes, for rule 4's forwarding (the private link itself runs on loopback).
+        must("ip", "-n", namespaces.get("a"), "link", "add", "priv-a", "type", "veth", "peer", "name", "priv-b",
+                "netns", namespaces.get("b"));
+        must("ip", "-n", namespaces.get("a"), "addr", "add", "198.51.100.1/30", "dev", "priv-a");
+        must("ip", "-n", namespaces.get("b"), "addr", "add", "198.51.100.2/30", "dev", "priv-b");
+        must("ip", "-n", namespaces.get("a"), "link", "set", "priv-a", "up");
+        must("ip", "-n", namespaces.get("b"), "link", "set", "priv-b", "up");
+        for (String role : List.of("a", "b")) {
+            must("ip", "netns", "exec", namespaces.get(role), "sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=0");
+        }
         // The client learns of address changes from gratuitous ARP, as a router or switch would.
         must("ip", "netns", "exec", namespaces.get("c"), "sysctl", "-q", "-w", "net.ipv4.conf.all.arp_accept=1");
     }
@@ -132,6 +143,61 @@ class VirtualAddressNamespaceTest {
             assertReachableAt(one);
             pair.events().await(() -> first.journal().read(e -> e.action().equals("take virtual address"), 10).size() >= 2
                     && second.journal() != null, LIMIT, () -> "the moves are not journaled");
+        } finally {
+            services.forEach(Operations::close);
+        }
+    }
+
+    @Test
+    void whenThePrimaryLosesThePublicNetworkTheBackupForwardsItsAddressUntilTheFailover() throws Exception {
+        List<Operations> services = new ArrayList<>();
+        long second = TimeUnit.SECONDS.toNanos(1);
+        PolicyConfig defaults = PolicyConfig.defaults();
+        // The graceful failover waits 8 s after the pair formed: the forwarding is seen before it.
+        PolicyConfig policy = new PolicyConfig(defaults.healthMargin(), 8 * second, defaults.rebootHoldOffNanos(),
+                defaults.incidentWindowNanos(), defaults.backupMtbfThresholdNanos(), defaults.minIncidentsForMtbf(),
+                defaults.vmRestartLimit(), defaults.vmRestartBackoffNanos(), defaults.vmRestartBackoffMaxNanos(),
+                defaults.rebootableComponents());
+        try (InProcessPair pair = InProcessPair.in(directory).configure((id, config) -> config.policy(policy)
+                .operations(new OperationsConfig.Builder().virtualAddress(new OperationsConfig.VirtualAddress("lan",
+                        "eth-" + id, VIP + "/24", java.util.Optional.of(id.equals("a") ? "198.51.100.2"
+                        : "198.51.100.1"))).build())).start(AvanceNode::builder)) {
+            AvanceNode primary = pair.awaitPaired(LIMIT);
+            AvanceNode backup = pair.other(primary);
+            Map<String, Operations> byNode = new HashMap<>();
+            for (AvanceNode node : List.of(pair.a(), pair.b())) {
+                String id = node.id().value();
+                Operations operations = Operations.builder(node).virtualAddresses(new LinuxVirtualAddressDriver(
+                        List.of("ip", "netns", "exec", namespaces.get(id))), Duration.ofMillis(100)).start();
+                services.add(operations);
+                byNode.put(id, operations);
+            }
+            String one = primary.id().value();
+            String two = backup.id().value();
+            awaitHeldOnlyBy(one);
+            assertReachableAt(one);
+
+            // The primary's public network fails: its link goes down and it knows (a critical fault).
+            must("ip", "-n", namespaces.get(one), "link", "set", "eth-" + one, "down");
+            primary.faults().raise(io.avance.api.health.Fault.of(io.avance.api.health.Component.PUBLIC_NETWORK, "lan",
+                    io.avance.api.health.Severity.CRITICAL, "link down"));
+            pair.events().await(() -> byNode.get(two).virtualAddresses().orElseThrow().forwards("lan"), LIMIT,
+                    () -> "the backup never forwarded the address");
+            assertEquals(PairRole.PRIMARY, primary.role(), "the primary still serves while the backup forwards");
+            assertFalse(holds(two), "the backup answers for the address without holding it");
+            // The client's pings reach the primary through the backup: the backup does not hold the address,
+            // so every answer comes from the primary, over the private network.
+            assertReachableAt(two);
+
+            // Then the graceful failover moves the role, and with it the address.
+            pair.events().await(() -> backup.role() == PairRole.PRIMARY && primary.role() == PairRole.BACKUP, LIMIT,
+                    () -> "no graceful failover: " + primary.role() + "/" + backup.role());
+            awaitHolds(two, true);
+            assertReachableAt(two);
+            pair.events().await(() -> !byNode.get(two).virtualAddresses().orElseThrow().forwards("lan")
+                    && backup.journal().read(e -> e.action().equals("forward virtual address"), 1).size() == 1
+                    && primary.journal().read(e -> e.action().equals("return through the backup"), 1).size() == 1,
+                    LIMIT, () -> "forwarding not ended or not journaled");
         } finally {
             services.forEach(Operations::close);
         }

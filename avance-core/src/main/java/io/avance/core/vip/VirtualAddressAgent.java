@@ -26,17 +26,11 @@ import java.util.function.BooleanSupplier;
 /**
  * Keeps each public network's virtual address on the serving primary and off every other node.
  *
- * <p>Per address:
- *
- * <pre>
- *   RELEASED --node may serve--&gt; HELD (added, then announced by gratuitous ARP)
- *   HELD --node stops serving (role change, lost lease, isolation, stop)--&gt; RELEASED (removed)
- *
- *   with vip.NETWORK.forward-via (rule 4), while the primary has lost the network and the backup has not:
- *   backup:  RELEASED --&gt; FORWARDING (proxy ARP and a route to the primary over the private network)
- *   primary: HELD --&gt; HELD + RETURNING (the address also on lo, replies routed through the backup)
- *   both end when the network comes back or the graceful failover moves the role
- * </pre>
+ * <p>Each address moves through the {@link AddressState} machine: {@code RELEASED}, {@code HELD}
+ * (the serving primary), {@code RETURNING} (a primary that lost the network, rule 4) and
+ * {@code FORWARDING} (the backup that carries the address for it). Every move goes through
+ * {@link #transition}, which rejects illegal moves, runs the driver, logs, counts
+ * ({@code avance.vip.transitions{node,network,to}}) and journals.
  *
  * <p>The agent acts on every role change at once and also reconciles every
  * {@code intervalMillis} against {@link AvanceNode#mayServe()}, so a missed event, an address
@@ -56,9 +50,7 @@ public final class VirtualAddressAgent implements PairListener, AutoCloseable {
     private final BooleanSupplier serving;
     private final ScheduledExecutorService executor;
     private final long intervalMillis;
-    private final Map<String, Boolean> held = new HashMap<>();
-    private final Map<String, Boolean> forwarding = new HashMap<>();
-    private final Map<String, Boolean> returning = new HashMap<>();
+    private final Map<String, AddressState> states = new HashMap<>();
     private volatile boolean closed;
 
     /**
@@ -94,71 +86,123 @@ public final class VirtualAddressAgent implements PairListener, AutoCloseable {
         }
     }
 
+    /** What each address should be now, from the node's role and the paths' state. */
+    private AddressState wanted(OperationsConfig.VirtualAddress address, boolean serves, Optional<PairStatus> status) {
+        boolean privateAlive = status.map(s -> s.paths().stream().anyMatch(p -> p.kind() == PathStatus.Kind.PRIVATE
+                && p.peerAlive())).orElse(false);
+        Optional<PathStatus> path = status.flatMap(s -> s.paths().stream()
+                .filter(p -> p.name().equals(address.network())).findFirst());
+        // Rule 4: the primary lost this network, the backup still has it, and the private network carries
+        // the traffic between them until the graceful failover moves the role.
+        boolean bridgeable = address.forwardVia().isPresent() && path.isPresent() && privateAlive;
+        if (serves) {
+            return bridgeable && !path.get().localUp() && path.get().peerLocalUp() ? AddressState.RETURNING
+                    : AddressState.HELD;
+        }
+        boolean peerPrimary = status.flatMap(PairStatus::peer).map(p -> p.role() == PairRole.PRIMARY
+                && p.primaryOfItsEpoch()).orElse(false);
+        return bridgeable && peerPrimary && path.get().localUp() && !path.get().peerLocalUp()
+                ? AddressState.FORWARDING : AddressState.RELEASED;
+    }
+
     private void reconcile() {
         if (closed) {
             return;
         }
-        boolean want = serving.getAsBoolean();
+        boolean serves = serving.getAsBoolean();
         Optional<PairStatus> status = node.status();
-        boolean privateAlive = status.map(s -> s.paths().stream().anyMatch(p -> p.kind() == PathStatus.Kind.PRIVATE
-                && p.peerAlive())).orElse(false);
-        boolean peerPrimary = status.flatMap(PairStatus::peer).map(p -> p.role() == PairRole.PRIMARY
-                && p.primaryOfItsEpoch()).orElse(false);
         for (OperationsConfig.VirtualAddress address : addresses) {
-            Optional<PathStatus> path = status.flatMap(s -> s.paths().stream()
-                    .filter(p -> p.name().equals(address.network())).findFirst());
-            // Rule 4: the primary lost this network, the backup still has it, and the private link carries
-            // the traffic between them until the graceful failover moves the role.
-            boolean bridgeable = address.forwardVia().isPresent() && path.isPresent() && privateAlive;
-            boolean wantReturn = want && bridgeable && !path.get().localUp() && path.get().peerLocalUp();
-            boolean wantForward = !want && bridgeable && peerPrimary && path.get().localUp()
-                    && !path.get().peerLocalUp();
-            String network = address.network();
             try {
-                if (!wantForward && forwarding.getOrDefault(network, false)) {
-                    driver.stopForwarding(address.interfaceName(), address.ip(), address.forwardVia().get());
-                    forwarding.put(network, false);
-                    record(address, "stop forwarding virtual address", "done");
-                }
-                if (!wantReturn && returning.getOrDefault(network, false)) {
-                    driver.stopReturning(address.ip(), address.networkHalves(), address.forwardVia().get());
-                    returning.put(network, false);
-                    record(address, "stop returning through the backup", "done");
-                }
-                boolean holds = driver.holds(address.interfaceName(), address.address());
-                if (want && !holds) {
-                    driver.add(address.interfaceName(), address.address());
-                    record(address, "take virtual address", "held");
-                    held.put(network, true);
-                    driver.announce(address.interfaceName(), address.ip());
-                    record(address, "announce virtual address", "gratuitous ARP sent");
-                } else if (want && !Boolean.TRUE.equals(held.get(network))) {
-                    // Held already (a restart while primary): announce anyway, the switches may not know.
-                    driver.announce(address.interfaceName(), address.ip());
-                    record(address, "take virtual address", "announced (already held)");
-                } else if (!want && holds) {
+                AddressState want = wanted(address, serves, status);
+                AddressState now = states.getOrDefault(address.network(), AddressState.RELEASED);
+                boolean onInterface = driver.holds(address.interfaceName(), address.address());
+                if (now == AddressState.RELEASED && onInterface && want == AddressState.RELEASED) {
+                    // Left over from a crash, or added by hand: not this node's to hold.
                     driver.remove(address.interfaceName(), address.address());
-                    record(address, "release virtual address", "removed");
+                    record(address, "release virtual address", "removed a stale copy");
+                } else if ((now == AddressState.HELD || now == AddressState.RETURNING) && !onInterface) {
+                    // Removed by hand: put it back and tell the network again.
+                    driver.add(address.interfaceName(), address.address());
+                    driver.announce(address.interfaceName(), address.ip());
+                    record(address, "take virtual address", "held again (it had been removed)");
                 }
-                held.put(network, want);
-                if (wantReturn && !returning.getOrDefault(network, false)) {
-                    driver.returnThrough(address.ip(), address.networkHalves(), address.forwardVia().get());
-                    returning.put(network, true);
-                    record(address, "return through the backup", "this node lost " + network
-                            + "; replies go over the private network to " + address.forwardVia().get());
+                if (want != now && !now.canMoveTo(want)) {
+                    // No direct edge (FORWARDING to RETURNING, for one): pass through HELD or RELEASED.
+                    AddressState via = now.canMoveTo(AddressState.HELD) && AddressState.HELD.canMoveTo(want)
+                            ? AddressState.HELD : AddressState.RELEASED;
+                    transition(address, via, "on the way to " + want);
+                    now = via;
                 }
-                if (wantForward && !forwarding.getOrDefault(network, false)) {
-                    driver.forward(address.interfaceName(), address.ip(), address.forwardVia().get());
-                    forwarding.put(network, true);
-                    record(address, "forward virtual address", "the primary lost " + network + "; this node answers "
-                            + "for " + address.ip() + " and forwards to " + address.forwardVia().get());
+                if (want != now) {
+                    transition(address, want, serves ? "this node serves" : "this node does not serve");
                 }
             } catch (IOException | RuntimeException e) {
                 LOG.log(Level.WARNING, "virtual address " + address.address() + " on " + address.interfaceName()
                         + ": " + e.getMessage());
-                record(address, want ? "take virtual address" : "release virtual address", "failed: " + e.getMessage());
+                record(address, "virtual address", "failed: " + e.getMessage());
             }
         }
+    }
+
+    /**
+     * Moves one address to another state: undoes what the old state set up, sets up the new one,
+     * and records the move.
+     *
+     * @throws IllegalStateException for a move the table does not allow
+     */
+    private void transition(OperationsConfig.VirtualAddress address, AddressState next, String reason)
+            throws IOException {
+        AddressState from = states.getOrDefault(address.network(), AddressState.RELEASED);
+        if (!from.canMoveTo(next)) {
+            throw new IllegalStateException("virtual address " + address.address() + ": " + from + " -> " + next
+                    + " is not a legal move");
+        }
+        String via = address.forwardVia().orElse("");
+        switch (from) {
+            case FORWARDING -> driver.stopForwarding(address.interfaceName(), address.ip(), via);
+            case RETURNING -> driver.stopReturning(address.ip(), address.networkHalves(), via);
+            case HELD -> {
+                if (next == AddressState.RELEASED) {
+                    driver.remove(address.interfaceName(), address.address());
+                }
+            }
+            default -> {
+            }
+        }
+        String outcome;
+        switch (next) {
+            case HELD -> {
+                if (from != AddressState.RETURNING) {
+                    driver.add(address.interfaceName(), address.address());
+                    states.put(address.network(), next);
+                    record(address, "take virtual address", "held (" + reason + ")");
+                    driver.announce(address.interfaceName(), address.ip());
+                    outcome = "held and announced by gratuitous ARP";
+                } else {
+                    outcome = "the network is back; replies go out directly again";
+                }
+            }
+            case RETURNING -> {
+                driver.returnThrough(address.ip(), address.networkHalves(), via);
+                outcome = "this node lost " + address.network() + "; replies go over the private network to " + via;
+            }
+            case FORWARDING -> {
+                driver.forward(address.interfaceName(), address.ip(), via);
+                outcome = "the primary lost " + address.network() + "; this node answers for " + address.ip()
+                        + " and forwards to " + via;
+            }
+            default -> {
+                if (from == AddressState.RETURNING) {
+                    driver.remove(address.interfaceName(), address.address());
+                }
+                outcome = "released (" + reason + ")";
+            }
+        }
+        states.put(address.network(), next);
+        node.meters().counter("avance.vip.transitions", "node", node.id().value(), "network", address.network(),
+                "to", next.name().toLowerCase(java.util.Locale.ROOT)).increment();
+        record(address, "virtual address " + from.name().toLowerCase(java.util.Locale.ROOT) + " -> "
+                + next.name().toLowerCase(java.util.Locale.ROOT), outcome);
     }
 
     /**
@@ -170,7 +214,7 @@ public final class VirtualAddressAgent implements PairListener, AutoCloseable {
      */
     public boolean forwards(String network) {
         try {
-            return executor.submit(() -> forwarding.getOrDefault(network, false)).get(10, TimeUnit.SECONDS);
+            return executor.submit(() -> states.get(network) == AddressState.FORWARDING).get(10, TimeUnit.SECONDS);
         } catch (Exception e) {
             return false;
         }
@@ -194,7 +238,8 @@ public final class VirtualAddressAgent implements PairListener, AutoCloseable {
      */
     public boolean holds(String network) {
         try {
-            return executor.submit(() -> Boolean.TRUE.equals(held.get(network))).get(10, TimeUnit.SECONDS);
+            return executor.submit(() -> states.get(network) == AddressState.HELD
+                    || states.get(network) == AddressState.RETURNING).get(10, TimeUnit.SECONDS);
         } catch (Exception e) {
             return false;
         }
@@ -215,16 +260,14 @@ public final class VirtualAddressAgent implements PairListener, AutoCloseable {
                 executor.submit(() -> {
                     for (OperationsConfig.VirtualAddress address : addresses) {
                         try {
-                            if (forwarding.getOrDefault(address.network(), false)) {
-                                driver.stopForwarding(address.interfaceName(), address.ip(), address.forwardVia().get());
-                            }
-                            if (returning.getOrDefault(address.network(), false)) {
-                                driver.stopReturning(address.ip(), address.networkHalves(), address.forwardVia().get());
+                            AddressState now = states.getOrDefault(address.network(), AddressState.RELEASED);
+                            if (now == AddressState.FORWARDING || now == AddressState.RETURNING
+                                    || now == AddressState.HELD) {
+                                transition(address, AddressState.RELEASED, "node stopping");
                             }
                             driver.remove(address.interfaceName(), address.address());
-                            record(address, "release virtual address", "removed (node stopping)");
-                        } catch (IOException e) {
-                            LOG.log(Level.WARNING, "cannot remove " + address.address(), e);
+                        } catch (IOException | RuntimeException e) {
+                            LOG.log(Level.WARNING, "cannot release " + address.address(), e);
                         }
                     }
                 }).get(30, TimeUnit.SECONDS);

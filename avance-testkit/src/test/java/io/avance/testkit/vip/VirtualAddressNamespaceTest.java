@@ -195,8 +195,8 @@ class VirtualAddressNamespaceTest {
             awaitHolds(two, true);
             assertReachableAt(two);
             pair.events().await(() -> !byNode.get(two).virtualAddresses().orElseThrow().forwards("lan")
-                    && backup.journal().read(e -> e.action().equals("forward virtual address"), 1).size() == 1
-                    && primary.journal().read(e -> e.action().equals("return through the backup"), 1).size() == 1,
+                    && backup.journal().read(e -> e.action().equals("virtual address released -> forwarding"), 1).size() == 1
+                    && primary.journal().read(e -> e.action().equals("virtual address held -> returning"), 1).size() == 1,
                     LIMIT, () -> "forwarding not ended or not journaled");
         } finally {
             services.forEach(Operations::close);

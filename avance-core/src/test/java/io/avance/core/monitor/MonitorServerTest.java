@@ -61,6 +61,7 @@ class MonitorServerTest {
         Path users = node.config().dataDirectory().resolve("monitor-users");
         MonitorUsers.put(users, "olga", Role.OPERATOR, "operator-password".toCharArray());
         MonitorUsers.put(users, "victor", Role.VIEWER, "viewer-password".toCharArray());
+        MonitorUsers.put(users, "ada", Role.ADMINISTRATOR, "admin-password".toCharArray());
         operations = Operations.builder(node).start();
         monitor = operations.monitor().orElseThrow();
         http = OpsTesting.trusting(monitor.tls());
@@ -171,6 +172,24 @@ class MonitorServerTest {
         assertTrue(entries.stream().anyMatch(e -> e.actor().equals("olga") && e.action().equals("acknowledge fault")));
         String filtered = get("/api/journal?actor=victor", olga).body();
         assertTrue(filtered.contains("\"actor\":\"victor\"") && !filtered.contains("\"actor\":\"olga\""), filtered);
+    }
+
+    @Test
+    void onlyAnAdministratorMayDiscardASideOfASplitBrainAndTheEngineStillChecks() throws Exception {
+        String olga = sessionCookie("olga", "operator-password");
+        HttpResponse<String> operator = post("/api/volume/resolve", olga, csrf(olga), "volume=data&discard=solo");
+        assertEquals(403, operator.statusCode(), operator.body());
+        assertTrue(operator.body().contains("needs administrator"), operator.body());
+        String ada = sessionCookie("ada", "admin-password");
+        HttpResponse<String> admin = post("/api/volume/resolve", ada, csrf(ada), "volume=data&discard=solo");
+        assertEquals(409, admin.statusCode(), "no such volume: the engine refuses, and the monitor says so");
+        assertTrue(admin.body().contains("refused"), admin.body());
+        HttpResponse<String> restart = post("/api/vm/restart", olga, csrf(olga), "vm=vm1");
+        assertEquals(409, restart.statusCode(), "a node without a hypervisor has no VM to restart: " + restart.body());
+        List<AuditJournal.Entry> entries = node.journal().read(e -> e.action().equals("resolve split brain"), 10);
+        assertEquals(2, entries.size(), "both attempts are journaled");
+        assertTrue(entries.stream().anyMatch(e -> e.actor().equals("olga") && e.outcome().contains("needs administrator")));
+        assertTrue(entries.stream().anyMatch(e -> e.actor().equals("ada") && e.outcome().startsWith("refused")));
     }
 
     @Test

@@ -124,6 +124,16 @@ class MonitorBrowserTest {
                 assertTrue(driver.findElement(By.id("volume-vm1-disk")).getText().contains("synced"));
                 shot(driver, "02-pair");
 
+                // Restart the VM from its row, through the confirmation.
+                driver.findElement(By.cssSelector("#vm-vm1 button")).click();
+                wait.until(d -> d.findElement(By.id("modal")).isDisplayed()
+                        && d.findElement(By.id("modal-title")).getText().contains("Restart VM vm1"));
+                driver.findElement(By.id("modal-ok")).click();
+                wait.until(d -> d.findElement(By.id("toast")).getText().equals("done"));
+                wait.until(d -> "running".equals(d.findElement(By.id("vm-vm1")).getAttribute("data-state")));
+                assertEquals(1, primary.journal().read(e -> e.actor().equals("olga") && e.action().equals("restart VM")
+                        && e.outcome().equals("done"), 10).size(), "the restart is journaled");
+
                 driver.findElement(By.id("btn-switchover")).click();
                 wait.until(d -> d.findElement(By.id("modal")).isDisplayed());
                 shot(driver, "03-confirm-switchover");

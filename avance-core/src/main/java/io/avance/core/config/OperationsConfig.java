@@ -59,13 +59,40 @@ public record OperationsConfig(Optional<Monitor> monitor, Optional<Alerts> alert
      * @param sessionTimeoutNanos how long an idle session lasts ({@code monitor.session-timeout}, 30m)
      * @param loginAttempts       failed logins before a lock-out ({@code monitor.login-attempts}, 5)
      * @param lockoutNanos        how long a lock-out lasts ({@code monitor.lockout}, 5m)
+     * @param peerUrl             the peer's monitor ({@code monitor.peer-url}, such as https://beta:8443): a
+     *                            backup's monitor sends the actions that change the pair there, signed with a key
+     *                            derived from the pairing secret; empty: the backup refuses them
      */
     public record Monitor(InetSocketAddress listen, Optional<Path> keystore, String keystorePassword,
-                          Optional<Path> usersFile, long sessionTimeoutNanos, int loginAttempts, long lockoutNanos) {
+                          Optional<Path> usersFile, long sessionTimeoutNanos, int loginAttempts, long lockoutNanos,
+                          Optional<URI> peerUrl) {
+        /**
+         * Settings without a peer monitor.
+         *
+         * @param listen              where it listens
+         * @param keystore            a keystore, or empty for a self-signed certificate
+         * @param keystorePassword    the keystore's password
+         * @param usersFile           the users file, or empty for the default
+         * @param sessionTimeoutNanos idle session lifetime
+         * @param loginAttempts       failed logins before a lock-out
+         * @param lockoutNanos        how long a lock-out lasts
+         */
+        public Monitor(InetSocketAddress listen, Optional<Path> keystore, String keystorePassword,
+                       Optional<Path> usersFile, long sessionTimeoutNanos, int loginAttempts, long lockoutNanos) {
+            this(listen, keystore, keystorePassword, usersFile, sessionTimeoutNanos, loginAttempts, lockoutNanos,
+                    Optional.empty());
+        }
+
         /**
          * Validates the fields.
          */
         public Monitor {
+            Objects.requireNonNull(peerUrl, "peerUrl");
+            peerUrl.ifPresent(url -> {
+                if (!"https".equals(url.getScheme()) || url.getHost() == null) {
+                    throw new ConfigException("monitor.peer-url", url.toString(), "must be an https:// URL");
+                }
+            });
             Objects.requireNonNull(listen, "listen");
             Objects.requireNonNull(keystore, "keystore");
             Objects.requireNonNull(keystorePassword, "keystorePassword");
@@ -84,6 +111,17 @@ public record OperationsConfig(Optional<Monitor> monitor, Optional<Alerts> alert
         }
 
         /**
+         * The same settings with a peer monitor.
+         *
+         * @param url the peer's monitor
+         * @return new settings
+         */
+        public Monitor withPeer(URI url) {
+            return new Monitor(listen, keystore, keystorePassword, usersFile, sessionTimeoutNanos, loginAttempts,
+                    lockoutNanos, Optional.of(url));
+        }
+
+        /**
          * Default settings on an address.
          *
          * @param listen where to listen
@@ -99,7 +137,8 @@ public record OperationsConfig(Optional<Monitor> monitor, Optional<Alerts> alert
             return "Monitor{listen=" + listen + ", keystore=" + keystore.map(Path::toString).orElse("self-signed")
                     + ", keystore-password=<redacted>, users-file=" + usersFile.map(Path::toString).orElse("default")
                     + ", session-timeout=" + ConfigValues.formatNanos(sessionTimeoutNanos) + ", login-attempts="
-                    + loginAttempts + ", lockout=" + ConfigValues.formatNanos(lockoutNanos) + "}";
+                    + loginAttempts + ", lockout=" + ConfigValues.formatNanos(lockoutNanos) + ", peer-url="
+                    + peerUrl.map(URI::toString).orElse("none") + "}";
         }
     }
 

@@ -43,7 +43,7 @@ final class OperationsConfigFile {
 
     private static final Set<String> KEYS = Set.of("monitor.listen", "monitor.keystore", "monitor.keystore-password",
             "monitor.keystore-password-file", "monitor.users-file", "monitor.session-timeout", "monitor.login-attempts",
-            "monitor.lockout", "alert.smtp.host", "alert.smtp.port", "alert.smtp.security", "alert.smtp.user",
+            "monitor.lockout", "monitor.peer-url", "alert.smtp.host", "alert.smtp.port", "alert.smtp.security", "alert.smtp.user",
             "alert.smtp.password", "alert.smtp.password-file", "alert.from", "alert.to", "alert.repeat-interval",
             "alert.digest-interval", "alert.resync-stall", "callhome.url", "callhome.truststore",
             "callhome.truststore-password", "callhome.truststore-password-file", "callhome.site",
@@ -99,7 +99,8 @@ final class OperationsConfigFile {
                     optional(values, "monitor.users-file").map(baseDirectory::resolve),
                     duration(values, "monitor.session-timeout", defaults.sessionTimeoutNanos()),
                     integer(values, "monitor.login-attempts", defaults.loginAttempts()),
-                    duration(values, "monitor.lockout", defaults.lockoutNanos())));
+                    duration(values, "monitor.lockout", defaults.lockoutNanos()),
+                    optional(values, "monitor.peer-url").map(v -> uri("monitor.peer-url", v))));
         } else {
             requireAbsent(values, "monitor.", "monitor.listen");
         }
@@ -161,6 +162,14 @@ final class OperationsConfigFile {
                     vip.getValue().get("address"), Optional.ofNullable(vip.getValue().get("forward-via"))));
         }
         return builder.build();
+    }
+
+    private static URI uri(String key, String text) {
+        try {
+            return new URI(text);
+        } catch (URISyntaxException e) {
+            throw new ConfigException(key, text, "not a URL: " + e.getMessage());
+        }
     }
 
     private static void requireAbsent(Map<String, String> values, String prefix, String main) {

@@ -100,6 +100,10 @@ public final class MonitorServer implements AutoCloseable {
     private static final Logger LOG = System.getLogger(MonitorServer.class.getName());
     private static final String COOKIE = "avance_session";
     private static final String UI = "/io/avance/core/monitor/ui/";
+    /** The actions that change the pair, which the primary carries out, with the role each needs. */
+    private static final Map<String, Role> FORWARDED = Map.of("/api/switchover", Role.OPERATOR,
+            "/api/vm/migrate", Role.OPERATOR, "/api/vm/restart", Role.OPERATOR, "/api/volume/verify", Role.OPERATOR,
+            "/api/volume/resolve", Role.ADMINISTRATOR);
 
     private final OperationsConfig.Monitor settings;
     private final MonitorContext context;
@@ -111,6 +115,8 @@ public final class MonitorServer implements AutoCloseable {
     private final Map<String, byte[]> resources = new HashMap<>();
     private final Map<String, Long> basicCache = new java.util.concurrent.ConcurrentHashMap<>();
     private final NanoClock clock;
+    private final PeerSigner signer;
+    private final java.net.http.HttpClient peerClient;
     private TlsMaterial tls;
     private EventLoopGroup group;
     private ExecutorService workers;
@@ -136,6 +142,9 @@ public final class MonitorServer implements AutoCloseable {
         this.users = new MonitorUsers(usersFile);
         this.sessions = new Sessions(clock, settings.sessionTimeoutNanos());
         this.throttle = new LoginThrottle(clock, settings.loginAttempts(), settings.lockoutNanos());
+        boolean paired = context.node().config().peer().isPresent();
+        this.signer = paired ? new PeerSigner(context.node().config().pairingSecret(), wallClock, clock) : null;
+        this.peerClient = paired && settings.peerUrl().isPresent() ? PeerCalls.client() : null;
     }
 
     /**
@@ -248,7 +257,7 @@ public final class MonitorServer implements AutoCloseable {
 
     /** A request as the workers see it: copied off the Netty buffers. */
     private record Request(HttpMethod method, String path, Map<String, List<String>> params, HttpHeaders headers,
-                           String remote, boolean keepAlive) {
+                           String remote, boolean keepAlive, String body) {
         String param(String name) {
             List<String> values = params.get(name);
             return values == null || values.isEmpty() ? null : values.get(0);
@@ -277,14 +286,15 @@ public final class MonitorServer implements AutoCloseable {
             QueryStringDecoder query = new QueryStringDecoder(message.uri());
             Map<String, List<String>> params = new HashMap<>(query.parameters());
             String type = message.headers().get(HttpHeaderNames.CONTENT_TYPE, "");
+            String body = "";
             if (message.method() == HttpMethod.POST && type.startsWith("application/x-www-form-urlencoded")) {
-                String body = message.content().toString(StandardCharsets.UTF_8);
+                body = message.content().toString(StandardCharsets.UTF_8);
                 params.putAll(new QueryStringDecoder(body, StandardCharsets.UTF_8, false).parameters());
             }
             String remote = ctx.channel().remoteAddress() instanceof InetSocketAddress address
                     ? address.getAddress().getHostAddress() : String.valueOf(ctx.channel().remoteAddress());
             Request request = new Request(message.method(), query.path(), params, message.headers().copy(), remote,
-                    HttpUtil.isKeepAlive(message));
+                    HttpUtil.isKeepAlive(message), body);
             Channel channel = ctx.channel();
             try {
                 workers.execute(() -> {
@@ -358,6 +368,9 @@ public final class MonitorServer implements AutoCloseable {
         if (post && path.equals("/login")) {
             return login(request);
         }
+        if (post && path.startsWith("/peer/api/")) {
+            return fromPeer(request);
+        }
         if (get && path.equals("/metrics")) {
             return metrics(request);
         }
@@ -376,7 +389,7 @@ public final class MonitorServer implements AutoCloseable {
                 journal(session.user, "refused request", request.path(), refusal.get());
                 return Response.error(HttpResponseStatus.FORBIDDEN, refusal.get());
             }
-            return post(request, session);
+            return post(request, session, false);
         }
         if (!get) {
             return Response.error(HttpResponseStatus.METHOD_NOT_ALLOWED, "GET or POST");
@@ -636,9 +649,19 @@ public final class MonitorServer implements AutoCloseable {
     // ------------------------------------------------------------------------------------------
     // Actions
 
-    private Response post(Request request, Sessions.Session session) {
+    private Response post(Request request, Sessions.Session session, boolean fromPeer) {
         AvanceNode node = context.node();
         String path = request.path();
+        Role forwardedRole = FORWARDED.get(path);
+        if (forwardedRole != null && !fromPeer && forwardToPrimary()) {
+            if (!session.role.includes(forwardedRole)) {
+                String refusal = "refused: a " + session.role.label() + " cannot do this (needs " + forwardedRole.label()
+                        + ")";
+                journal(session.user, path.substring("/api/".length()), request.body(), refusal);
+                return Response.error(HttpResponseStatus.FORBIDDEN, refusal);
+            }
+            return forward(request, session);
+        }
         switch (path) {
             case "/logout" -> {
                 sessions.end(session);
@@ -729,6 +752,66 @@ public final class MonitorServer implements AutoCloseable {
                 return Response.error(HttpResponseStatus.NOT_FOUND, "no such action: " + path);
             }
         }
+    }
+
+    /** Whether this node should hand pair actions to the primary's monitor: it does not serve, the peer does. */
+    private boolean forwardToPrimary() {
+        if (peerClient == null || context.node().mayServe()) {
+            return false;
+        }
+        Optional<io.avance.core.pair.PairStatus> status = context.node().status();
+        return status.flatMap(io.avance.core.pair.PairStatus::peer).map(peer -> peer.role() == io.avance.api.PairRole.PRIMARY
+                && peer.primaryOfItsEpoch()).orElse(false)
+                && status.get().paths().stream().anyMatch(io.avance.api.failover.PathStatus::peerAlive);
+    }
+
+    /** Sends an action to the primary's monitor, signed, as this session's user, and relays the outcome. */
+    private Response forward(Request request, Sessions.Session session) {
+        String primary = context.node().config().peer().orElseThrow().id().value();
+        String action = request.path().substring("/api/".length());
+        PeerCalls.Answer answer = PeerCalls.post(peerClient, signer, settings.peerUrl().orElseThrow(),
+                context.node().id().value(), request.path(), session.user, session.role.label(), request.body());
+        String outcome = answer.outcome();
+        journal(session.user, action, request.body() + " (sent to the primary, node " + primary + ")", outcome);
+        stream.changed();
+        return Response.json(HttpResponseStatus.valueOf(answer.status()), new JsonWriter().beginObject()
+                .name("outcome").value(outcome.startsWith("refused") || outcome.startsWith("failed") ? outcome
+                        : "on node " + primary + ": " + outcome).endObject().toString());
+    }
+
+    /** An action a peer's monitor sent for one of its users. */
+    private Response fromPeer(Request request) {
+        String sender = request.headers().get(PeerCalls.NODE);
+        String time = request.headers().get(PeerCalls.TIME);
+        String nonce = request.headers().get(PeerCalls.NONCE);
+        String user = request.headers().get(PeerCalls.USER);
+        String roleText = request.headers().get(PeerCalls.ROLE);
+        String path = request.path().substring("/peer".length());
+        boolean fromOurPeer = signer != null && sender != null
+                && context.node().config().peer().map(peer -> peer.id().value().equals(sender)).orElse(false);
+        if (!fromOurPeer || user == null || roleText == null
+                || !signer.matches(request.headers().get(PeerCalls.SIGNATURE), "POST", path, time, nonce, sender, user,
+                roleText, request.body()) || !signer.fresh(time, nonce)) {
+            journal(String.valueOf(user), "refused request", request.path() + " from " + request.remote(),
+                    "refused: not signed by the peer, or replayed");
+            return Response.error(HttpResponseStatus.UNAUTHORIZED, "not signed by the peer, or replayed");
+        }
+        Role role;
+        try {
+            role = Role.parse(roleText);
+        } catch (IllegalArgumentException e) {
+            return Response.error(HttpResponseStatus.BAD_REQUEST, e.getMessage());
+        }
+        if (!FORWARDED.containsKey(path)) {
+            return Response.error(HttpResponseStatus.NOT_FOUND, "not an action the peer may send: " + path);
+        }
+        Sessions.Session session = new Sessions.Session("peer", user + "@" + sender, role, "", clock.nanoTime());
+        Request inner = new Request(request.method(), path, request.params(), request.headers(), request.remote(),
+                request.keepAlive(), request.body());
+        Response response = post(inner, session, true);
+        String body = new String(response.body(), StandardCharsets.UTF_8);
+        return new Response(response.status(), response.contentType(), response.body(), Map.of(PeerCalls.SIGNATURE,
+                signer.sign(nonce, "response", String.valueOf(response.status().code()), body)));
     }
 
     private static String outcome(String result) {

@@ -12,7 +12,9 @@ import io.avance.api.hypervisor.VmState;
  *
  * <pre>
  *   libxl_dominfo                               VmState
- *   name ends --incoming or --migratedaway  -&gt;  MIGRATING
+ *   name ends --incoming, paused            -&gt;  PAUSED     (received, until the engine resumes it)
+ *   name ends --incoming, not paused        -&gt;  MIGRATING  (being restored)
+ *   name ends --migratedaway                -&gt;  MIGRATING
  *   dying                                   -&gt;  STOPPING
  *   shutdown, reason SUSPEND                -&gt;  MIGRATING  (libxl_domain_suspend finished)
  *   shutdown, reason POWEROFF               -&gt;  STOPPING   (the adapter destroys it next)
@@ -52,7 +54,10 @@ final class DomainStates {
      * @return its state
      */
     static VmState of(DomainSnapshot domain) {
-        if (domain.name().endsWith(INCOMING_SUFFIX) || domain.name().endsWith(MIGRATED_AWAY_SUFFIX)) {
+        if (domain.name().endsWith(INCOMING_SUFFIX)) {
+            return domain.paused() && !domain.shutdown() && !domain.dying() ? VmState.PAUSED : VmState.MIGRATING;
+        }
+        if (domain.name().endsWith(MIGRATED_AWAY_SUFFIX)) {
             return VmState.MIGRATING;
         }
         if (domain.dying()) {

@@ -47,14 +47,16 @@ final class MigrationStream {
 
     /**
      * Copies what libxl writes into a pipe to the channel as frames, until libxl is done and
-     * the pipe is drained (or at EOF). Writes no end marker: see {@link #writeEnd}.
+     * the pipe is drained (or at EOF). Writes no end marker: see {@link #writeEnd}. If the
+     * channel fails, the rest of the stream is read and dropped until libxl is done, and the
+     * channel's failure is thrown then: the pipe's read end is never closed under libxl.
      *
      * @param c         libc
      * @param readFd    the pipe's read end, non-blocking; closed on return
      * @param out       the engine's channel
      * @param libxlDone true once libxl has returned
      * @return the payload bytes copied
-     * @throws IOException if the channel fails
+     * @throws IOException if the channel failed (after libxl is done)
      */
     static long pumpToChannel(LibC c, int readFd, WritableByteChannel out, BooleanSupplier libxlDone)
             throws IOException {
@@ -62,6 +64,7 @@ final class MigrationStream {
         Memory poll = new Memory(NativeLayout.POLLFD_SIZE);
         ByteBuffer header = ByteBuffer.allocate(4);
         long total = 0;
+        IOException channelFailure = null;
         try {
             while (true) {
                 // Read "done" before reading the pipe: if it was set, everything libxl wrote is
@@ -69,15 +72,26 @@ final class MigrationStream {
                 boolean done = libxlDone.getAsBoolean();
                 long n = c.read(readFd, buffer, new NativeLong(CHUNK_BYTES)).longValue();
                 if (n > 0) {
-                    header.clear();
-                    header.putInt((int) n).flip();
-                    writeFully(out, header);
-                    writeFully(out, buffer.getByteBuffer(0, n));
-                    total += n;
+                    if (channelFailure == null) {
+                        try {
+                            header.clear();
+                            header.putInt((int) n).flip();
+                            writeFully(out, header);
+                            writeFully(out, buffer.getByteBuffer(0, n));
+                            total += n;
+                        } catch (IOException e) {
+                            // Keep reading and discarding: libxl must never see EPIPE on the
+                            // stream. Its own writes of the stream's records fail into an
+                            // error path that crashed the process (a NULL callback in
+                            // libxenlight, seen in the Xen stage); a drained pipe lets the save
+                            // finish, and the caller then resumes the guest.
+                            channelFailure = e;
+                        }
+                    }
                     continue;
                 }
                 if (n == 0) {
-                    return total;
+                    break;
                 }
                 int errno = Native.getLastError();
                 if (errno == LibC.EINTR) {
@@ -87,7 +101,7 @@ final class MigrationStream {
                     throw new IOException("reading libxl's stream from its pipe failed: " + c.strerror(errno));
                 }
                 if (done) {
-                    return total;
+                    break;
                 }
                 poll.setInt(0, readFd);
                 poll.setShort(NativeLayout.POLLFD_EVENTS, LibC.POLLIN);
@@ -97,6 +111,10 @@ final class MigrationStream {
         } finally {
             c.close(readFd);
         }
+        if (channelFailure != null) {
+            throw channelFailure;
+        }
+        return total;
     }
 
     /**

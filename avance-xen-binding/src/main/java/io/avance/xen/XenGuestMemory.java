@@ -21,10 +21,11 @@ import java.util.Objects;
  * dirty-page logging through {@code xc_shadow_control} / {@code xc_logdirty_control}.
  *
  * <p>Pages are guest frame numbers: page {@code i} is guest-physical address {@code i * 4096},
- * and {@link #pageCount()} is the highest populated frame plus one (for a PVH guest that
- * includes Xen's special pages near 4 GiB, so it is larger than the guest's RAM). Frames in
- * the holes of the guest's physical map read as zeros; any other per-page failure is a
- * {@link MigrationException}. Every mapping passes an error array, and no page is touched
+ * and {@link #pageCount()} is the guest's memory (its Xen memory target) in pages. For an HVM
+ * or PVH guest below 4 GiB that range holds all of its RAM; the frames above it are Xen's own
+ * pages (xenstore and console rings, ioreq pages near 4 GiB), which libxl's stream moves
+ * itself. Frames in the holes of the guest's physical map (the legacy VGA hole) read as zeros;
+ * any other per-page failure is a {@link MigrationException}. Every mapping passes an error array, and no page is touched
  * before its entry is checked: touching a page that failed to map raises SIGBUS.
  *
  * <p>A domain has one log-dirty state in Xen. This object must not log dirty pages while
@@ -58,6 +59,8 @@ final class XenGuestMemory implements GuestMemory {
     private final String vm;
     private final int domid;
     private final long pageCount;
+    /** The highest frame Xen knows for the domain, plus one. */
+    private final long frameCount;
     private final Runnable onStart;
     private final Runnable onClose;
     private State state = State.IDLE;
@@ -73,11 +76,12 @@ final class XenGuestMemory implements GuestMemory {
      * @param session the session
      * @param vm      the VM's name, for messages
      * @param domid   the domain
+     * @param memoryBytes the domain's memory target
      * @param onStart called before logging starts; throws if the adapter must refuse (a native
      *                migration of the domain is under way)
      * @param onClose called when logging stops, so the adapter can allow a native migration
      */
-    XenGuestMemory(XenSession session, String vm, int domid, Runnable onStart, Runnable onClose) {
+    XenGuestMemory(XenSession session, String vm, int domid, long memoryBytes, Runnable onStart, Runnable onClose) {
         this.session = session;
         this.control = session.libraries().control();
         this.foreign = session.libraries().foreignMemory();
@@ -91,7 +95,8 @@ final class XenGuestMemory implements GuestMemory {
             throw new HypervisorException("xc_domain_maximum_gpfn of VM '" + vm + "' (domain " + domid + ") failed: "
                     + session.libraries().c().strerror(Native.getLastError()));
         }
-        this.pageCount = highest.getValue().longValue() + 1;
+        this.frameCount = highest.getValue().longValue() + 1;
+        this.pageCount = Math.min(frameCount, memoryBytes / PAGE_BYTES);
     }
 
     @Override
@@ -107,6 +112,23 @@ final class XenGuestMemory implements GuestMemory {
     /** The domain this memory belongs to. */
     int domid() {
         return domid;
+    }
+
+    /** The highest guest frame plus one: beyond {@link #pageCount()} for a PVH guest. */
+    long frameCount() {
+        return frameCount;
+    }
+
+    /**
+     * Reads any frames up to {@link #frameCount()}, for tests of the frames beyond the guest's
+     * RAM and of the holes between.
+     */
+    void readFrames(long firstFrame, int count, ByteBuffer destination) {
+        checkRange(firstFrame, count, destination, frameCount);
+        for (int done = 0; done < count; done += MAX_PAGES_PER_MAP) {
+            int batch = Math.min(MAX_PAGES_PER_MAP, count - done);
+            transfer(firstFrame + done, batch, destination, LibXenForeignMemory.PROT_READ, Direction.READ);
+        }
     }
 
     @Override
@@ -141,10 +163,15 @@ final class XenGuestMemory implements GuestMemory {
     private enum Direction { READ, WRITE, ZERO }
 
     private void checkRange(long firstPage, int count, ByteBuffer buffer) {
+        checkRange(firstPage, count, buffer, pageCount);
+    }
+
+    private void checkRange(long firstPage, int count, ByteBuffer buffer, long limit) {
         ensureOpen();
-        if (firstPage < 0 || count < 0 || firstPage + count > pageCount) {
-            throw new IndexOutOfBoundsException("pages " + firstPage + ".." + (firstPage + count) + " of VM '" + vm
-                    + "', which has " + pageCount);
+        // Written so that nothing overflows: firstPage + count could wrap for huge firstPage.
+        if (firstPage < 0 || count < 0 || firstPage > limit - count) {
+            throw new IndexOutOfBoundsException("pages " + firstPage + ".." + firstPage + "+" + count + " of VM '"
+                    + vm + "', which has " + limit);
         }
         if (buffer != null && buffer.remaining() < (long) count * PAGE_BYTES) {
             throw new IllegalArgumentException("the buffer has " + buffer.remaining() + " bytes for " + count
@@ -288,8 +315,8 @@ final class XenGuestMemory implements GuestMemory {
     }
 
     /**
-     * Xen's count of dirty pages in the last round (its {@code dirty_count}), for tests that
-     * compare it with the bitmap.
+     * Xen's count of dirty pages in the last round (its {@code dirty_count}, over all of the
+     * domain's frames, so at least the bitmap's count), for tests that compare the two.
      *
      * @return the count, or -1 before the first round
      */

@@ -350,8 +350,17 @@ public final class XenHypervisorAdapter implements HypervisorAdapter {
                     spec.memoryBytes(), ""));
         }
         DomainSnapshot d = domain.get();
-        return Optional.of(new VmInfo(vm, DomainStates.of(d), d.onlineVcpus(), d.currentKib() * 1024,
+        return Optional.of(new VmInfo(vm, DomainStates.of(d), d.onlineVcpus(), memoryOf(d),
                 Integer.toString(d.domid())));
+    }
+
+    /** The memory Xen assigned a domain (its target), or what it holds if the target is unreadable. */
+    private long memoryOf(DomainSnapshot domain) {
+        try {
+            return call(s -> s.memoryTargetBytes(domain.domid()));
+        } catch (HypervisorException e) {
+            return domain.currentKib() * 1024;
+        }
     }
 
     /**
@@ -365,8 +374,20 @@ public final class XenHypervisorAdapter implements HypervisorAdapter {
     @Override
     public void define(VmSpec spec) {
         requireOpen();
+        withVmLock(spec.name(), () -> defineLocked(spec, false));
+    }
+
+    /**
+     * Defines a VM; the caller holds the VM's lock (or, on a migration target, the incoming
+     * copy's).
+     *
+     * @param spec        the VM
+     * @param migrationIn true on the target of a migration, where a domain of that name may
+     *                    exist: the source's, when both ends share a host
+     */
+    private void defineLocked(VmSpec spec, boolean migrationIn) {
         String vm = spec.name();
-        withVmLock(vm, () -> {
+        synchronized (definitions) {
             Optional<VmDefinitions.Definition> existing = definitions.get(vm);
             if (existing.isPresent()) {
                 if (existing.get().spec().equals(spec)) {
@@ -375,7 +396,7 @@ public final class XenHypervisorAdapter implements HypervisorAdapter {
                 throw new HypervisorException("a different VM named '" + vm + "' is defined: " + existing.get().spec());
             }
             DomainConfigJson.validate(spec);
-            if (!domainsOf(vm).isEmpty()) {
+            if (!migrationIn && !domainsOf(vm).isEmpty()) {
                 throw new HypervisorException("a Xen domain named '" + vm + "' exists that this adapter did not"
                         + " define; destroy it or choose another name");
             }
@@ -391,19 +412,19 @@ public final class XenHypervisorAdapter implements HypervisorAdapter {
             });
             definitions.put(new VmDefinitions.Definition(spec, uuid));
             outcomes.put(vm, VmState.DEFINED);
-        });
+        }
     }
 
     /**
-     * Forgets a VM that has no domain. Forgetting a VM that is not defined does nothing.
+     * Forgets a VM that has no domain.
      *
-     * @throws HypervisorException if the VM still has a domain
+     * @throws HypervisorException if the VM is not defined or still has a domain
      */
     @Override
     public void undefine(String vm) {
-        requireOpen();
+        requireDefinition(vm);
         withVmLock(vm, () -> {
-            List<DomainSnapshot> domains = domainsOf(vm);
+            List<DomainSnapshot> domains = ownDomainsOf(vm);
             if (!domains.isEmpty()) {
                 throw new HypervisorException("VM '" + vm + "' still has domain " + domains.get(0).domid() + " ("
                         + DomainStates.of(domains.get(0)) + "); destroy it first");
@@ -415,10 +436,10 @@ public final class XenHypervisorAdapter implements HypervisorAdapter {
 
     /**
      * Builds the VM's domain from its definition (attaching its disks through the context),
-     * and unpauses it. Starting a running VM does nothing.
+     * and unpauses it.
      *
-     * @throws HypervisorException if the VM is not defined, is paused or changing state, its
-     *                             kernel cannot be read, or libxl refuses
+     * @throws HypervisorException if the VM is not defined, already runs, is paused or changing
+     *                             state, its kernel cannot be read, or libxl refuses
      */
     @Override
     public void start(String vm) {
@@ -427,11 +448,12 @@ public final class XenHypervisorAdapter implements HypervisorAdapter {
             Optional<DomainSnapshot> domain = primaryDomain(vm);
             if (domain.isPresent()) {
                 VmState current = DomainStates.of(domain.get());
-                if (current == VmState.RUNNING) {
-                    return;
-                }
                 throw new HypervisorException("VM '" + vm + "' cannot start: it is " + current + " (domain "
-                        + domain.get().domid() + ")");
+                        + domain.get().domid() + ")" + (current == VmState.RUNNING ? ", already running" : ""));
+            }
+            if (domainNamed(vm).isPresent()) {
+                throw new HypervisorException("VM '" + vm + "' cannot start: a Xen domain of that name exists that"
+                        + " this adapter does not own");
             }
             buildDomain(definition);
             emit(vm, VmEvent.Kind.STARTED, "started");
@@ -518,7 +540,7 @@ public final class XenHypervisorAdapter implements HypervisorAdapter {
     public void destroy(String vm) {
         requireDefinition(vm);
         withVmLock(vm, () -> {
-            for (DomainSnapshot domain : domainsOf(vm)) {
+            for (DomainSnapshot domain : ownDomainsOf(vm)) {
                 call(s -> {
                     s.destroy(domain.domid());
                     return null;
@@ -584,9 +606,9 @@ public final class XenHypervisorAdapter implements HypervisorAdapter {
     public void resume(String vm) {
         requireDefinition(vm);
         withVmLock(vm, () -> {
-            Optional<DomainSnapshot> exact = domainNamed(vm);
+            Optional<DomainSnapshot> exact = ownDomainNamed(vm);
             if (exact.isEmpty()) {
-                Optional<DomainSnapshot> incoming = domainNamed(vm + DomainStates.INCOMING_SUFFIX);
+                Optional<DomainSnapshot> incoming = ownDomainNamed(vm + DomainStates.INCOMING_SUFFIX);
                 if (incoming.isEmpty()) {
                     throw new HypervisorException("VM '" + vm + "' has no domain to resume");
                 }
@@ -636,7 +658,8 @@ public final class XenHypervisorAdapter implements HypervisorAdapter {
                         + " dirty-page logging need HVM or PVH");
             }
             int domid = domain.domid();
-            XenGuestMemory memory = call(s -> new XenGuestMemory(s, vm, domid, () -> {
+            long memoryBytes = memoryOf(domain);
+            XenGuestMemory memory = call(s -> new XenGuestMemory(s, vm, domid, memoryBytes, () -> {
                 if (migrating.contains(domid)) {
                     throw new HypervisorException("VM '" + vm + "' is being migrated by libxl, which owns its"
                             + " dirty-page log");
@@ -798,8 +821,8 @@ public final class XenHypervisorAdapter implements HypervisorAdapter {
                     return;
                 }
                 watch.reported = true;
-                String detail = "guest " + DomainStates.shutdownReason(reason) + " (domain " + watch.domid + ")";
-                destroyAfterShutdown(watch.domid);
+                String detail = "guest " + DomainStates.shutdownReason(reason) + " (domain " + watch.domid + ")"
+                        + destroyAfterShutdown(watch.domid);
                 switch (reason) {
                     case DomainStates.SHUTDOWN_POWEROFF -> {
                         outcomes.put(vm, VmState.STOPPED);
@@ -833,14 +856,17 @@ public final class XenHypervisorAdapter implements HypervisorAdapter {
         }
     }
 
-    private void destroyAfterShutdown(int domid) {
+    /** Destroys a domain that shut down; returns "" or what went wrong, for the event's detail. */
+    private String destroyAfterShutdown(int domid) {
         try {
             call(s -> {
                 s.destroy(domid);
                 return null;
             });
+            return "";
         } catch (HypervisorException e) {
             LOG.log(Level.WARNING, "destroying domain {0} after its shutdown: {1}", domid, e.getMessage());
+            return "; destroying its domain failed: " + e.getMessage();
         }
     }
 
@@ -909,19 +935,48 @@ public final class XenHypervisorAdapter implements HypervisorAdapter {
     // ---------------------------------------------------------------------------------------
     // Domains of a VM.
 
-    /** Every domain of a VM: its own name, and the two migration names. */
+    /**
+     * Every domain of a VM: its own name, then the two migration names, in that order. One
+     * {@code libxl_list_domain} and one name lookup per domain, rather than a name search per
+     * candidate name.
+     */
     private List<DomainSnapshot> domainsOf(String vm) {
+        List<String> names = List.of(vm, vm + DomainStates.INCOMING_SUFFIX, vm + DomainStates.MIGRATED_AWAY_SUFFIX);
         List<DomainSnapshot> found = new ArrayList<>();
-        for (String name : List.of(vm, vm + DomainStates.INCOMING_SUFFIX, vm + DomainStates.MIGRATED_AWAY_SUFFIX)) {
-            domainNamed(name).ifPresent(found::add);
+        List<DomainSnapshot> all = call(XenSession::listDomains);
+        for (String name : names) {
+            for (DomainSnapshot domain : all) {
+                if (domain.name().equals(name)) {
+                    found.add(domain);
+                }
+            }
         }
         return found;
     }
 
+    /**
+     * The domains of a VM that this adapter made, received or re-attached to (those it
+     * watches). When both ends of a migration share a host, the other adapter's copy has the
+     * same names; it is not this adapter's.
+     */
+    private List<DomainSnapshot> ownDomainsOf(String vm) {
+        List<DomainSnapshot> own = new ArrayList<>();
+        for (DomainSnapshot domain : domainsOf(vm)) {
+            if (watches.containsKey(domain.domid())) {
+                own.add(domain);
+            }
+        }
+        return own;
+    }
+
     /** The domain that stands for the VM: its own name first, then a migration name. */
     private Optional<DomainSnapshot> primaryDomain(String vm) {
-        List<DomainSnapshot> domains = domainsOf(vm);
+        List<DomainSnapshot> domains = ownDomainsOf(vm);
         return domains.isEmpty() ? Optional.empty() : Optional.of(domains.get(0));
+    }
+
+    private Optional<DomainSnapshot> ownDomainNamed(String name) {
+        return domainNamed(name).filter(d -> watches.containsKey(d.domid()));
     }
 
     private Optional<DomainSnapshot> primaryDomainQuietly(String vm) {
@@ -933,14 +988,7 @@ public final class XenHypervisorAdapter implements HypervisorAdapter {
     }
 
     private Optional<DomainSnapshot> domainNamed(String name) {
-        return call(s -> {
-            OptionalInt domid = s.domidOf(name);
-            if (domid.isEmpty()) {
-                return Optional.empty();
-            }
-            // The name may have moved between the two calls (a rename, a destroy): check it.
-            return s.domainInfo(domid.getAsInt()).filter(d -> d.name().equals(name));
-        });
+        return call(XenSession::listDomains).stream().filter(d -> d.name().equals(name)).findFirst();
     }
 
     private DomainSnapshot requireDomain(String vm) {
@@ -1016,7 +1064,7 @@ public final class XenHypervisorAdapter implements HypervisorAdapter {
         public void send(String vm, WritableByteChannel out) {
             requireDefinition(vm);
             withVmLock(vm, () -> {
-                Optional<DomainSnapshot> found = domainNamed(vm);
+                Optional<DomainSnapshot> found = ownDomainNamed(vm);
                 if (found.isEmpty()) {
                     throw new HypervisorException("VM '" + vm + "' has no domain to migrate");
                 }
@@ -1123,11 +1171,15 @@ public final class XenHypervisorAdapter implements HypervisorAdapter {
 
         @Override
         public VmInfo receive(VmSpec spec, ReadableByteChannel in) {
-            define(spec);
             String vm = spec.name();
-            VmDefinitions.Definition definition = requireDefinition(vm);
-            return withVmLock(vm, () -> {
-                String incomingName = vm + DomainStates.INCOMING_SUFFIX;
+            requireOpen();
+            String incomingName = vm + DomainStates.INCOMING_SUFFIX;
+            // Under the incoming copy's lock, not the VM's: when both ends share a host (and an
+            // adapter), the source's send holds the VM's lock while it streams, and this side
+            // must read the stream meanwhile.
+            return withVmLock(incomingName, () -> {
+                defineLocked(spec, true);
+                VmDefinitions.Definition definition = requireDefinition(vm);
                 if (domainNamed(incomingName).isPresent()) {
                     throw new HypervisorException("VM '" + vm + "' is already being received");
                 }
@@ -1176,7 +1228,7 @@ public final class XenHypervisorAdapter implements HypervisorAdapter {
         public void finishSource(String vm, boolean migrated) {
             requireDefinition(vm);
             withVmLock(vm, () -> {
-                Optional<DomainSnapshot> away = domainNamed(vm + DomainStates.MIGRATED_AWAY_SUFFIX);
+                Optional<DomainSnapshot> away = ownDomainNamed(vm + DomainStates.MIGRATED_AWAY_SUFFIX);
                 if (away.isEmpty()) {
                     throw new HypervisorException("VM '" + vm + "' has no migrated-away domain to finish");
                 }

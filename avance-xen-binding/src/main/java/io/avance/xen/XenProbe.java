@@ -64,6 +64,10 @@ final class XenProbe {
             return Availability.no("xenstored is not running (no /var/run/xenstored/socket): start it, for example"
                     + " with /etc/init.d/xen start");
         }
+        if (!Files.isDirectory(root.resolve("var/run/xen")) && !Files.isDirectory(root.resolve("run/xen"))) {
+            return Availability.no("/var/run/xen is missing: libxl keeps its lock files there (Debian's"
+                    + " /etc/init.d/xen creates it)");
+        }
         return Availability.yes();
     }
 }

@@ -24,7 +24,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalInt;
 import java.util.function.Consumer;
 import java.util.function.ToIntFunction;
 
@@ -285,15 +284,16 @@ final class XenSession implements AutoCloseable {
     }
 
     /**
-     * The domain of that name.
+     * The memory Xen has assigned a domain: its balloon target, which libxl sets to the
+     * configuration's {@code target_memkb} at creation.
      *
-     * @param name a domain name
-     * @return its id, or empty
+     * @param domid the domain
+     * @return the target in bytes
      */
-    OptionalInt domidOf(String name) {
-        IntByReference domid = new IntByReference();
-        int rc = light.libxl_name_to_domid(context(), name, domid);
-        return rc == 0 ? OptionalInt.of(domid.getValue()) : OptionalInt.empty();
+    long memoryTargetBytes(int domid) {
+        LongByReference kib = new LongByReference();
+        check("libxl_get_memory_target of domain " + domid, light.libxl_get_memory_target(context(), domid, kib));
+        return kib.getValue() * 1024;
     }
 
     private String nameOf(int domid) {
@@ -329,6 +329,7 @@ final class XenSession implements AutoCloseable {
     int createDomain(String vm, Map<String, Object> config) {
         return withConfig(vm, config, parsed -> {
             IntByReference domid = new IntByReference(-1);
+            CloseOnExec.markAll(libraries.c());
             check("libxl_domain_create_new of VM '" + vm + "'",
                     light.libxl_domain_create_new(context(), parsed, domid, null, null));
             return domid.getValue();
@@ -352,6 +353,7 @@ final class XenSession implements AutoCloseable {
             try {
                 params.setInt(NativeLayout.RESTORE_PARAMS_STREAM_VERSION, 2);
                 IntByReference domid = new IntByReference(-1);
+                CloseOnExec.markAll(libraries.c());
                 check("libxl_domain_create_restore of VM '" + vm + "'",
                         light.libxl_domain_create_restore(context(), parsed, domid, streamFd, -1, params, null, null));
                 return domid.getValue();
@@ -373,11 +375,13 @@ final class XenSession implements AutoCloseable {
     }
 
     void suspendLive(int domid, int fd) {
+        CloseOnExec.markAll(libraries.c());
         check("libxl_domain_suspend (live) of domain " + domid,
                 light.libxl_domain_suspend(context(), domid, fd, LibXenLight.LIBXL_SUSPEND_LIVE, null));
     }
 
     void resumeSuspended(int domid) {
+        CloseOnExec.markAll(libraries.c());
         check("libxl_domain_resume of domain " + domid, light.libxl_domain_resume(context(), domid, 1, null));
     }
 
@@ -395,6 +399,7 @@ final class XenSession implements AutoCloseable {
     }
 
     void destroy(int domid) {
+        CloseOnExec.markAll(libraries.c());
         check("libxl_domain_destroy of domain " + domid, light.libxl_domain_destroy(context(), domid, null));
     }
 

@@ -24,8 +24,10 @@ class DomainStatesTest {
         assertEquals(VmState.CRASHED, DomainStates.of(domain("vm", false, true, false, -1)));
         // Dying wins over shutdown: the domain is going whatever it was.
         assertEquals(VmState.STOPPING, DomainStates.of(domain("vm", false, true, true, 3)));
-        // Migration names win over everything: a paused incoming copy is migrating, not paused.
-        assertEquals(VmState.MIGRATING, DomainStates.of(domain("vm--incoming", true, false, false, -1)));
+        // Migration names: a received copy waits paused for the engine; one being restored, or
+        // a source that has sent its stream, is migrating.
+        assertEquals(VmState.PAUSED, DomainStates.of(domain("vm--incoming", true, false, false, -1)));
+        assertEquals(VmState.MIGRATING, DomainStates.of(domain("vm--incoming", false, false, false, -1)));
         assertEquals(VmState.MIGRATING, DomainStates.of(domain("vm--migratedaway", false, true, false, 2)));
     }
 

@@ -58,6 +58,7 @@ class XenAdapterWithoutXenTest {
             Files.createDirectories(root.resolve(file).getParent());
             Files.writeString(root.resolve(file), file.contains("capabilities") ? "control_d\n" : "");
         }
+        Files.createDirectories(root.resolve("var/run/xen"));
         XenHypervisorAdapter adapter = new XenHypervisorAdapter(XenAdapterSettings.defaults(), root,
                 XenLibraries::load, Clock.systemUTC());
         assertTrue(adapter.probe().available());
@@ -81,6 +82,7 @@ class XenAdapterWithoutXenTest {
             Files.createDirectories(root.resolve(file).getParent());
             Files.writeString(root.resolve(file), "control_d\n");
         }
+        Files.createDirectories(root.resolve("var/run/xen"));
         XenHypervisorAdapter adapter = new XenHypervisorAdapter(XenAdapterSettings.defaults(), root, () -> {
             throw new UnsatisfiedLinkError("cannot load libxenlight.so.4.17 (Debian package libxenmisc4.17)");
         }, Clock.systemUTC());

@@ -41,6 +41,8 @@ class XenProbeTest {
         file("dev/xen/evtchn", "");
         assertMissing("xenstored is not running");
         file("var/run/xenstored/socket", "");
+        assertMissing("/var/run/xen is missing");
+        Files.createDirectories(root.resolve("var/run/xen"));
         Availability available = probe();
         assertTrue(available.available(), available.reason());
     }

@@ -44,6 +44,7 @@ public final class NodeConfig {
     private final long resyncRateBytesPerSecond;
     private final long replicationAckTimeoutNanos;
     private final List<VmConfig> vms;
+    private final Optional<Path> adminSocket;
     private final Optional<String> hypervisor;
     private final OperationsConfig operations;
 
@@ -68,6 +69,8 @@ public final class NodeConfig {
         this.resyncRateBytesPerSecond = builder.resyncRateBytesPerSecond;
         this.replicationAckTimeoutNanos = builder.replicationAckTimeoutNanos;
         this.vms = List.copyOf(builder.vms);
+        this.adminSocket = builder.adminSocketDisabled ? Optional.empty()
+                : Optional.of(builder.adminSocket != null ? builder.adminSocket : dataDirectory.resolve("admin.sock"));
         this.hypervisor = Optional.ofNullable(builder.hypervisor);
     }
 
@@ -174,6 +177,14 @@ public final class NodeConfig {
         return replicationAckTimeoutNanos;
     }
 
+    /**
+     * @return the administration socket the command line talks to ({@code admin.socket}; default
+     *         {@code admin.sock} in the data directory; empty when set to {@code none})
+     */
+    public Optional<Path> adminSocket() {
+        return adminSocket;
+    }
+
     /** @return the VMs the file defines ({@code vm.NAME.*}) */
     public List<VmConfig> vms() {
         return vms;
@@ -268,6 +279,8 @@ public final class NodeConfig {
         private long replicationAckTimeoutNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
         private final List<VmConfig> vms = new ArrayList<>();
         private OperationsConfig operations = OperationsConfig.none();
+        private Path adminSocket;
+        private boolean adminSocketDisabled;
         private String hypervisor;
 
         private Builder(String nodeId) {
@@ -380,6 +393,13 @@ public final class NodeConfig {
         /** @param address where the NBD server listens ({@code nbd.listen}) @return this */
         public Builder nbdListen(InetSocketAddress address) {
             this.nbdListen = address;
+            return this;
+        }
+
+        /** @param socket the administration socket, or null for none ({@code admin.socket}) @return this */
+        public Builder adminSocket(Path socket) {
+            this.adminSocket = socket;
+            this.adminSocketDisabled = socket == null;
             return this;
         }
 

@@ -47,7 +47,8 @@ public final class NodeConfigFile {
             "engine.tick-interval", "link.handshake-timeout", "link.reconnect-interval", "link.max-frame-size",
             "policy.health-margin", "policy.failover-hold-off", "policy.reboot-hold-off", "policy.incident-window",
             "policy.backup-mtbf-threshold", "policy.vm-restart-limit", "witness.address", "nbd.listen",
-            "replication.resync-rate", "replication.ack-timeout", "hypervisor");
+            "replication.resync-rate", "replication.ack-timeout", "hypervisor",
+            "admin.socket");
     private static final Set<String> PUBLIC_KEYS = Set.of("bind", "peer", "probe");
     private static final Set<String> VOLUME_KEYS = Set.of("size", "bitmap-block-size", "path");
     private static final Set<String> VM_KEYS = Set.of("cores", "memory", "disks", "networks", "start");
@@ -163,6 +164,8 @@ public final class NodeConfigFile {
             builder.vm(vm(group.getKey(), group.getValue(), volumes));
         }
         optional(values, "hypervisor").ifPresent(builder::hypervisor);
+        optional(values, "admin.socket").ifPresent(v -> builder.adminSocket(v.equals("none") ? null
+                : baseDirectory.resolve(v)));
         optional(values, "nbd.listen").ifPresent(v -> builder.nbdListen(ConfigValues.address("nbd.listen", v)));
         optional(values, "replication.resync-rate").ifPresent(v -> builder.resyncRateBytesPerSecond(
                 ConfigValues.sizeBytes("replication.resync-rate", v.endsWith("/s") ? v.substring(0, v.length() - 2) : v)));

@@ -207,6 +207,7 @@ final class IncomingMigration {
             throw new ProtocolException("activation before the VM is complete");
         }
         stage = Stage.ACTIVATING;
+        long asked = engine.clock().nanoTime();
         // The handover travels on the control channel and may arrive a moment after this.
         long deadline = engine.clock().nanoTime() + PRIMARY_WAIT_NANOS;
         while (!engine.host().primary() && engine.clock().nanoTime() < deadline) {
@@ -234,6 +235,7 @@ final class IncomingMigration {
                 break;
             }
         }
+        long settled = engine.clock().nanoTime();
         try {
             vm.activate(deviceState);
         } catch (RuntimeException e) {
@@ -242,6 +244,9 @@ final class IncomingMigration {
             return;
         }
         done(true, "");
+        long activated = engine.clock().nanoTime();
+        LOG.log(Level.INFO, "{0}: {1} activated {2} ms after the source''s go-ahead (volumes settled by {3} ms)",
+                engine.host().id(), spec.name(), (activated - asked) / 1_000_000, (settled - asked) / 1_000_000);
         end(true, "arrived from the peer by live migration");
     }
 

@@ -127,6 +127,10 @@ final class PreCopyMigration implements MigrationHandle {
     private boolean paused;
     private boolean activateSent;
     private boolean logging;
+    /** When each step of the pause ended (nanos since the pause began), for the log. */
+    private long lastPagesNanos;
+    private long preparedNanos;
+    private long switchNanos;
 
     PreCopyMigration(MigrationEngine engine, long id, VmSpec spec, NodeId source, NodeId target,
                      MigrationOptions options, Listener listener) {
@@ -338,6 +342,7 @@ final class PreCopyMigration implements MigrationHandle {
         round++;
         dirtyPagesLeft = cardinality(dirty);
         sendRound(dirty, false);
+        lastPagesNanos = engine.clock().nanoTime() - pausedAtNanos;
         byte[] device = adapter.saveDeviceState(spec.name());
         ByteBuf state = engine.link().allocator().buffer(device.length);
         state.writeBytes(device);
@@ -347,6 +352,7 @@ final class PreCopyMigration implements MigrationHandle {
         logging = false;
         dirtyPagesLeft = 0;
         await(prepared, "the target to hold the whole VM");
+        preparedNanos = engine.clock().nanoTime() - pausedAtNanos;
         if (listener != null) {
             listener.onPrepared(this);
         }
@@ -357,6 +363,7 @@ final class PreCopyMigration implements MigrationHandle {
             throw new MigrationException("cancelled");
         }
         // The point of no return: from here this copy never runs again.
+        switchNanos = engine.clock().nanoTime() - pausedAtNanos;
         activateSent = true;
         transition(MigrationPhase.ACTIVATING, "the target may run it");
         send(FrameType.MIGRATE_ACTIVATE, fields -> { });
@@ -423,9 +430,10 @@ final class PreCopyMigration implements MigrationHandle {
                 + " bytes, paused " + pauseNanos / 1_000_000 + " ms", outcome.name().toLowerCase(java.util.Locale.ROOT)
                 + failure.map(f -> ": " + f).orElse(""));
         LOG.log(outcome == MigrationPhase.COMPLETED ? Level.INFO : Level.WARNING,
-                "migration of {0} to {1}: {2} after {3} ms, {4} rounds, {5} bytes, paused {6} ms{7}", spec.name(),
-                target, outcome, total / 1_000_000, round, bytesSent, pauseNanos / 1_000_000,
-                failure.map(f -> " (" + f + ")").orElse(""));
+                "migration of {0} to {1}: {2} after {3} ms, {4} rounds, {5} bytes, paused {6} ms (last pages by {7} ms, "
+                        + "prepared by {8} ms, switch by {9} ms){10}", spec.name(), target, outcome, total / 1_000_000,
+                round, bytesSent, pauseNanos / 1_000_000, lastPagesNanos / 1_000_000, preparedNanos / 1_000_000,
+                switchNanos / 1_000_000, failure.map(f -> " (" + f + ")").orElse(""));
         if (listener != null) {
             listener.onEnded(this, report);
         }

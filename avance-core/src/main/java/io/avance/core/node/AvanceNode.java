@@ -131,6 +131,7 @@ public final class AvanceNode implements AutoCloseable {
     private final MigrationOptions migrationOptions;
     private final Object lifecycle = new Object();
     private VmSupervisor supervisor;
+    private io.avance.core.admin.AdminServer admin;
     private MigrationEngine migrations;
     private volatile Evacuation evacuation;
 
@@ -242,6 +243,15 @@ public final class AvanceNode implements AutoCloseable {
             }
             current = startIncarnation();
             started = true;
+            config.adminSocket().ifPresent(socket -> {
+                try {
+                    admin = new io.avance.core.admin.AdminServer(socket, new NodeAdministration(this),
+                            config.nodeId().value());
+                } catch (RuntimeException e) {
+                    // The node serves without it; only the command line loses its way in.
+                    LOG.log(Level.WARNING, "{0}: no administration socket: {1}", config.nodeId(), e.getMessage());
+                }
+            });
         }
     }
 
@@ -387,6 +397,15 @@ public final class AvanceNode implements AutoCloseable {
      */
     public void addListener(PairListener listener) {
         listeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    /**
+     * Unregisters a listener.
+     *
+     * @param listener one registered before
+     */
+    public void removeListener(PairListener listener) {
+        listeners.remove(listener);
     }
 
     /**
@@ -607,6 +626,9 @@ public final class AvanceNode implements AutoCloseable {
                 return;
             }
             closed = true;
+            if (admin != null) {
+                admin.close();
+            }
             Incarnation incarnation = current;
             if (incarnation != null) {
                 agent.execute(() -> incarnation.controller.stop("node stopped", clock.nanoTime()));

@@ -8,8 +8,10 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "avance", mixinStandardHelpOptions = true, version = "avance 0.1.0",
         description = "Two ordinary servers, one highly available server for virtual machines.",
-        subcommands = {DemoCommand.class, NodeCommand.class, WitnessCommand.class, BenchCommand.class,
-                BundleCommand.class, MonitorUserCommand.class})
+        subcommands = {DemoCommand.class, InitCommand.class, NodeCommand.class, NodeRequest.Status.class,
+                NodeRequest.Switchover.class, NodeRequest.Migrate.class, NodeRequest.Maintenance.class,
+                NodeRequest.Vm.class, WitnessCommand.class, BenchCommand.class, BundleCommand.class,
+                MonitorUserCommand.class})
 public final class Avance implements Runnable {
 
     @CommandLine.Spec

@@ -19,10 +19,11 @@ import picocli.CommandLine.Parameters;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Measure takeover after SIGKILL (takeover), an idle pair's CPU and stability (idle),",
                 "fio through NBD against a replicated pair, a standalone node and qemu-nbd (nbd),",
-                "or the bytes and time of a resync after the backup was away (resync)."})
+                "the bytes and time of a resync after the backup was away (resync),",
+                "or live migration of a busy guest at several dirty rates (migration)."})
 final class BenchCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", description = "takeover, idle, nbd or resync")
+    @Parameters(index = "0", description = "takeover, idle, nbd, resync or migration")
     private String which;
 
     @Option(names = "--runs", defaultValue = "20", description = "takeover: how many SIGKILLs")
@@ -44,6 +45,13 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--dirty-percent", defaultValue = "10", description = "resync: the share of blocks changed")
     private double dirtyPercent;
 
+    @Option(names = "--memory", defaultValue = "1GiB", description = "migration: the guest's memory")
+    private String memory;
+
+    @Option(names = "--dirty-rates", defaultValue = "0,50,200", split = ",",
+            description = "migration: the guest's dirty rates to measure, in MiB/s")
+    private List<Long> dirtyRates;
+
     @Option(names = "--dir", description = "workspace (default: a new temp dir)")
     private Path directory;
 
@@ -54,8 +62,11 @@ final class BenchCommand implements Callable<Integer> {
             case "idle" -> idle();
             case "nbd" -> storage("avance-bench-nbd-").nbd();
             case "resync" -> storage("avance-bench-resync-").resync(dirtyPercent / 100);
+            case "migration" -> new MigrationBench(directory != null ? directory : Workspace.scratch("avance-bench-mig-"),
+                    io.avance.core.config.ConfigValues.sizeBytes("--memory", memory), dirtyRates).run();
             default -> {
-                System.err.println("avance bench: unknown benchmark '" + which + "' (takeover, idle, nbd or resync)");
+                System.err.println("avance bench: unknown benchmark '" + which
+                        + "' (takeover, idle, nbd, resync or migration)");
                 yield 2;
             }
         };

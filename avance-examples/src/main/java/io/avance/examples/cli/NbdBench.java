@@ -7,9 +7,8 @@ import io.avance.testkit.process.NodeEvent;
 import io.avance.testkit.process.NodeProcess;
 import io.avance.testkit.tools.ExternalTool;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
+
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -202,10 +201,6 @@ final class NbdBench {
     }
 
     private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return io.avance.testkit.tools.Ports.free();
     }
 }

@@ -130,6 +130,15 @@ final class Guest {
             });
             table = formatted;
         }
+        if (options.fillRandom()) {
+            // Every scratch page in use, as in a busy guest: a migration must carry all of it.
+            SplitMix64 fill = new SplitMix64(random.nextLong());
+            long first = layout.scratchFirstPage() * GuestRam.PAGE_SIZE;
+            long end = first + layout.scratchPages() * GuestRam.PAGE_SIZE;
+            for (long address = first; address < end; address += Long.BYTES) {
+                ram.putLong(address, fill.next() | 1);
+            }
+        }
         return new Guest(vm, node, options, ram, disk, random.nextLong(), table, log, random.nextLong(),
                 random.nextLong(), onFault);
     }

@@ -22,6 +22,9 @@ import java.util.regex.Pattern;
  *   <tr><td>{@code sim.bind}</td><td>the address to listen on</td><td>{@code 127.0.0.1}</td></tr>
  *   <tr><td>{@code sim.dirty-rate}</td><td>bytes per second of guest memory dirtied</td><td>0</td></tr>
  *   <tr><td>{@code sim.disk-rate}</td><td>bytes per second written to the disk's scratch area</td><td>0</td></tr>
+ *   <tr><td>{@code sim.fill}</td><td>{@code none}, or {@code random}: at boot, every scratch page gets
+ *       random contents, as a busy guest's memory would have (so a migration must copy all of
+ *       it, rather than skip zero pages)</td><td>{@code none}</td></tr>
  * </table>
  * Sizes and rates are a number of bytes with an optional binary unit: {@code 1048576},
  * {@code 512KiB}, {@code 50MiB}, {@code 4GiB} (a trailing {@code /s} is allowed for rates).
@@ -31,16 +34,18 @@ import java.util.regex.Pattern;
  * @param bind                     the address it listens on
  * @param dirtyRateBytesPerSecond  how fast the background dirtier writes guest memory
  * @param diskRateBytesPerSecond   how fast the background writer writes the disk's scratch area
+ * @param fillRandom               whether the scratch memory is filled with random bytes at boot
  */
 record GuestOptions(Program program, int port, InetAddress bind, long dirtyRateBytesPerSecond,
-                    long diskRateBytesPerSecond) {
+                    long diskRateBytesPerSecond, boolean fillRandom) {
 
     static final String PROGRAM = "sim.program";
     static final String PORT = "sim.port";
     static final String BIND = "sim.bind";
     static final String DIRTY_RATE = "sim.dirty-rate";
     static final String DISK_RATE = "sim.disk-rate";
-    static final Set<String> KEYS = Set.of(PROGRAM, PORT, BIND, DIRTY_RATE, DISK_RATE);
+    static final String FILL = "sim.fill";
+    static final Set<String> KEYS = Set.of(PROGRAM, PORT, BIND, DIRTY_RATE, DISK_RATE, FILL);
 
     /** The smallest disk the kv program accepts: room for a log and a scratch area. */
     static final long MIN_KV_DISK_BYTES = 64 * 1024;
@@ -123,7 +128,11 @@ record GuestOptions(Program program, int port, InetAddress bind, long dirtyRateB
             throw refused(spec, DIRTY_RATE + " needs scratch memory, and " + spec.memoryMib()
                     + " MiB leave none after the kv table");
         }
-        return new GuestOptions(program, port, bind, dirtyRate, diskRate);
+        String fill = options.getOrDefault(FILL, "none");
+        if (!fill.equals("none") && !fill.equals("random")) {
+            throw refused(spec, FILL + "=" + fill + " must be none or random");
+        }
+        return new GuestOptions(program, port, bind, dirtyRate, diskRate, fill.equals("random"));
     }
 
     private static long rate(VmSpec spec, String key, String text) {

@@ -108,6 +108,8 @@ public final class SimulatedHypervisor implements HypervisorAdapter {
     public static final String OPTION_DIRTY_RATE = GuestOptions.DIRTY_RATE;
     /** The option giving how many bytes per second the guest writes to its disk's scratch area. */
     public static final String OPTION_DISK_RATE = GuestOptions.DISK_RATE;
+    /** {@code sim.fill}: {@code random} fills the scratch memory at boot (see the class comment). */
+    public static final String OPTION_FILL = GuestOptions.FILL;
 
     /** Guest memory is nominal (allocated as guests touch it), so the default is generous. */
     private static final long DEFAULT_MEMORY = 8L << 30;

@@ -4,11 +4,8 @@ import io.avance.api.PairRole;
 import io.avance.core.config.NodeConfig;
 import io.avance.core.config.PublicPath;
 import io.avance.core.node.AvanceNode;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
+
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -195,18 +192,10 @@ public final class InProcessPair implements AutoCloseable {
     }
 
     private static int freeTcpPort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return io.avance.testkit.tools.Ports.free();
     }
 
     private static int freeUdpPort() {
-        try (DatagramSocket socket = new DatagramSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return io.avance.testkit.tools.Ports.free();
     }
 }

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import io.avance.api.PairRole;
 import io.avance.api.replication.ReplicationState;
 import io.avance.api.replication.VolumeSpec;
@@ -15,9 +14,8 @@ import io.avance.testkit.tools.EventWaiter;
 import io.avance.testkit.tools.ExternalTool;
 import io.avance.core.replication.ReplicatedVolume;
 import java.io.IOException;
-import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
+
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -238,14 +236,10 @@ class NbdClientsTest {
     }
 
     private static int freeTcpPort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
+        return io.avance.testkit.tools.Ports.free();
     }
 
     private static int freeUdpPort() throws IOException {
-        try (DatagramSocket socket = new DatagramSocket(0)) {
-            return socket.getLocalPort();
-        }
+        return io.avance.testkit.tools.Ports.free();
     }
 }

@@ -2,11 +2,9 @@ package io.avance.testkit.process;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import io.avance.api.PairRole;
 import io.avance.testkit.hypervisor.KvClient;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -176,8 +174,6 @@ class VmProcessesTest {
     }
 
     private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
+        return io.avance.testkit.tools.Ports.free();
     }
 }

@@ -39,9 +39,12 @@ class PairSimulationProperties {
         faults.add(new SimFault(SimFault.Kind.CRASH, 0, 0, crashAtMillis * 1_000_000L, 10 * SECOND, 0));
         config = config.withDurations(40 * SECOND, 10 * SECOND);
         SimulationResult result = PairSimulation.run(seed, config, faults);
-        // The backup counts silence from the last heartbeat before the crash, up to one interval
-        // earlier; it acts on the next duty cycle, up to one tick later.
-        long earliest = config.timings().detectionMinimumNanos() - config.timings().heartbeatIntervalNanos();
+        // The backup counts silence from the last heartbeat before the crash: a heartbeat goes out on
+        // the first duty cycle (every 20-21 ms) at least one interval after the one before, so the
+        // last one may be up to an interval and a cycle older than the crash. It acts on the next
+        // duty cycle, up to one tick later.
+        long earliest = config.timings().detectionMinimumNanos() - config.timings().heartbeatIntervalNanos()
+                - 21_000_000L;
         long bound = config.timings().detectionMaximumNanos() + 100_000_000L;
         assertTrue(result.firstPrimaryAfterCrashNanos().size() == 1,
                 "seed " + seed + ": the crash was not followed by one takeover: " + result.firstPrimaryAfterCrashNanos());

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import io.avance.api.PairRole;
 import io.avance.api.event.MigrationEnded;
 import io.avance.api.event.MigrationProgressed;
@@ -22,7 +21,6 @@ import io.avance.testkit.hypervisor.KvClient;
 import io.avance.testkit.hypervisor.SimulatedHypervisor;
 import io.avance.testkit.tools.InProcessPair;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -182,8 +180,6 @@ class PairVmTest {
     }
 
     private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
+        return io.avance.testkit.tools.Ports.free();
     }
 }

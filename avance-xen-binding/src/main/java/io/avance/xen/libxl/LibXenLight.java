@@ -66,6 +66,9 @@ public interface LibXenLight extends Library {
 
     int libxl_domain_info(Pointer context, DomInfo info, int domid);
 
+    /** {@code int libxl_get_memory_target(libxl_ctx *, uint32_t domid, uint64_t *out_target)}: KiB. */
+    int libxl_get_memory_target(Pointer context, int domid, LongByReference targetKib);
+
     int libxl_name_to_domid(Pointer context, String name, IntByReference domid);
 
     /** Returns a malloc'd string, or NULL. */

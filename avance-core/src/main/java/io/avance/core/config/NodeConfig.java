@@ -46,6 +46,7 @@ public final class NodeConfig {
     private final List<VmConfig> vms;
     private final Optional<Path> adminSocket;
     private final Optional<String> hypervisor;
+    private final OperationsConfig operations;
 
     private NodeConfig(Builder builder, NodeId nodeId, Optional<Peer> peer, PairTimings timings) {
         this.nodeId = nodeId;
@@ -53,6 +54,7 @@ public final class NodeConfig {
         this.peer = peer;
         this.privateListen = builder.privateListen;
         this.publicPaths = List.copyOf(builder.publicPaths);
+        this.operations = builder.operations;
         this.pairingSecret = builder.pairingSecret == null ? new byte[0] : builder.pairingSecret.clone();
         this.timings = timings;
         this.phiThreshold = builder.phiThreshold;
@@ -203,6 +205,15 @@ public final class NodeConfig {
     }
 
     /**
+     * The operations services' settings: monitor, alerts, call home, bundle, virtual addresses.
+     *
+     * @return the settings ({@link OperationsConfig#none()} unless set)
+     */
+    public OperationsConfig operations() {
+        return operations;
+    }
+
+    /**
      * Tells whether this node has no peer.
      *
      * @return true for a standalone node
@@ -221,7 +232,7 @@ public final class NodeConfig {
                 + ", engine.tick-interval=" + ConfigValues.formatNanos(tickIntervalNanos)
                 + ", volumes=" + volumes + ", nbd.listen=" + nbdListen.map(Object::toString).orElse("none")
                 + ", replication.resync-rate=" + (resyncRateBytesPerSecond == 0 ? "unlimited"
-                : resyncRateBytesPerSecond + " B/s") + "}";
+                : resyncRateBytesPerSecond + " B/s") + ", operations=" + operations + "}";
     }
 
     /**
@@ -267,6 +278,7 @@ public final class NodeConfig {
         private long resyncRateBytesPerSecond;
         private long replicationAckTimeoutNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
         private final List<VmConfig> vms = new ArrayList<>();
+        private OperationsConfig operations = OperationsConfig.none();
         private Path adminSocket;
         private boolean adminSocketDisabled;
         private String hypervisor;
@@ -412,6 +424,12 @@ public final class NodeConfig {
         /** @param bytesPerSecond the resync rate limit, 0 for none ({@code replication.resync-rate}) @return this */
         public Builder resyncRateBytesPerSecond(long bytesPerSecond) {
             this.resyncRateBytesPerSecond = bytesPerSecond;
+            return this;
+        }
+
+        /** @param operations monitor, alert, call-home, bundle and virtual-address settings @return this */
+        public Builder operations(OperationsConfig operations) {
+            this.operations = java.util.Objects.requireNonNull(operations);
             return this;
         }
 

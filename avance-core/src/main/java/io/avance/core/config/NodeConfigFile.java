@@ -95,9 +95,12 @@ public final class NodeConfigFile {
         Map<String, Map<String, String>> publics = new LinkedHashMap<>();
         Map<String, Map<String, String>> volumes = new LinkedHashMap<>();
         Map<String, Map<String, String>> vms = new LinkedHashMap<>();
+        Map<String, String> operations = new LinkedHashMap<>();
         for (Map.Entry<String, String> entry : values.entrySet()) {
             String key = entry.getKey();
-            if (key.startsWith("vm.")) {
+            if (OperationsConfigFile.owns(key)) {
+                operations.put(key, entry.getValue());
+            } else if (key.startsWith("vm.")) {
                 String rest = key.substring("vm.".length());
                 int dot = rest.indexOf('.');
                 String field = dot <= 0 ? "" : rest.substring(dot + 1);
@@ -184,6 +187,7 @@ public final class NodeConfigFile {
             builder.maxFrameBytes((int) bytes);
         });
         builder.policy(policy(values));
+        builder.operations(OperationsConfigFile.parse(operations, baseDirectory, values.get("node.id")));
         return builder.build();
     }
 

@@ -52,6 +52,7 @@ public final class FaultRegistry {
     private final Map<Key, List<Long>> failureTimes = new LinkedHashMap<>();
     private final Map<Key, Sensor> sensors = new LinkedHashMap<>();
     private final List<Consumer<PairEvent>> listeners = new CopyOnWriteArrayList<>();
+    private final Map<Key, Acknowledgement> acknowledged = new LinkedHashMap<>();
     private HealthScore score = HealthScore.perfect();
 
     /**
@@ -78,6 +79,16 @@ public final class FaultRegistry {
      * @param derived true if the registry computed it (MTBF or trend), false if it was reported
      */
     public record ActiveFault(Fault fault, Instant since, boolean derived) {
+    }
+
+    /**
+     * An operator's acknowledgement of an active fault: it still counts in the score, but alerts
+     * stop and the monitor shows who took it on.
+     *
+     * @param by   the user who acknowledged it
+     * @param time when
+     */
+    public record Acknowledgement(String by, Instant time) {
     }
 
     private record Key(Component component, String location) {
@@ -153,6 +164,9 @@ public final class FaultRegistry {
             if (removed == null) {
                 return false;
             }
+            if (!derived.containsKey(new Key(component, location))) {
+                acknowledged.remove(new Key(component, location));
+            }
             recomputeDerived(clock.nanoTime(), events);
             rescore();
             events.add(0, new FaultCleared(wallClock.instant(), node, removed.fault(), score.value()));
@@ -160,6 +174,39 @@ public final class FaultRegistry {
         LOG.log(Level.INFO, "fault cleared on {0}: {1} {2}", node, component, location);
         publish(events);
         return true;
+    }
+
+    /**
+     * Acknowledges the active fault of a component at a location. The acknowledgement lasts until
+     * the fault clears; a fault raised again later is new and alerts again.
+     *
+     * @param component the component
+     * @param location  its location
+     * @param by        who acknowledges it
+     * @return true if such a fault is active (and is now acknowledged)
+     */
+    public boolean acknowledge(Component component, String location, String by) {
+        Objects.requireNonNull(by, "by");
+        synchronized (this) {
+            Key key = new Key(component, location);
+            if (!reported.containsKey(key) && !derived.containsKey(key)) {
+                return false;
+            }
+            acknowledged.putIfAbsent(key, new Acknowledgement(by, wallClock.instant()));
+        }
+        LOG.log(Level.INFO, "fault acknowledged on {0} by {1}: {2} {3}", node, by, component, location);
+        return true;
+    }
+
+    /**
+     * The acknowledgement of an active fault, if an operator gave one.
+     *
+     * @param component the component
+     * @param location  its location
+     * @return the acknowledgement, or empty
+     */
+    public synchronized Optional<Acknowledgement> acknowledgement(Component component, String location) {
+        return Optional.ofNullable(acknowledged.get(new Key(component, location)));
     }
 
     /**
@@ -289,6 +336,9 @@ public final class FaultRegistry {
             Fault replacement = wanted.get(entry.getKey());
             if (replacement == null) {
                 it.remove();
+                if (!reported.containsKey(entry.getKey())) {
+                    acknowledged.remove(entry.getKey());
+                }
                 if (!reported.containsKey(entry.getKey())) {
                     events.add(new FaultCleared(wallClock.instant(), node, entry.getValue().fault(), -1));
                 }

@@ -42,6 +42,8 @@ public final class AuditJournal implements AutoCloseable {
     private static final Logger LOG = System.getLogger(AuditJournal.class.getName());
     private static final long ROTATE_BYTES = 16L << 20;
 
+    private final long rotateBytes;
+
     private final Path directory;
     private final NodeId node;
     private final Clock wallClock;
@@ -71,6 +73,22 @@ public final class AuditJournal implements AutoCloseable {
      * @param wallClock for entry times
      */
     public AuditJournal(Path directory, NodeId node, Clock wallClock) {
+        this(directory, node, wallClock, ROTATE_BYTES);
+    }
+
+    /**
+     * Opens (or creates) the journal with a rotation size of its own (tests rotate small files).
+     *
+     * @param directory   the node's data directory
+     * @param node        the node
+     * @param wallClock   for entry times
+     * @param rotateBytes the size past which the file is rotated
+     */
+    public AuditJournal(Path directory, NodeId node, Clock wallClock, long rotateBytes) {
+        if (rotateBytes < 1) {
+            throw new IllegalArgumentException("rotateBytes must be positive");
+        }
+        this.rotateBytes = rotateBytes;
         this.directory = Objects.requireNonNull(directory);
         this.node = Objects.requireNonNull(node);
         this.wallClock = Objects.requireNonNull(wallClock);
@@ -138,6 +156,71 @@ public final class AuditJournal implements AutoCloseable {
         }
     }
 
+    /**
+     * Every journal file, oldest first: the rotated ones ({@code audit-TIME.log}) and the current one.
+     *
+     * @return the files' paths
+     */
+    public List<Path> files() {
+        flush(5_000);
+        List<Path> files = new ArrayList<>();
+        try (java.util.stream.Stream<Path> listing = Files.list(directory)) {
+            listing.filter(p -> {
+                String name = p.getFileName().toString();
+                return name.startsWith("audit-") && name.endsWith(".log");
+            }).sorted().forEach(files::add);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        files.add(directory.resolve(FILE_NAME));
+        return files;
+    }
+
+    /**
+     * Reads entries newest first, across rotated files, keeping those a filter accepts.
+     * Lines that do not parse (a torn last line after a crash) are skipped.
+     *
+     * @param filter which entries to keep
+     * @param limit  at most this many
+     * @return the entries, newest first
+     */
+    public List<Entry> read(java.util.function.Predicate<Entry> filter, int limit) {
+        List<Entry> found = new ArrayList<>();
+        List<Path> files = files();
+        for (int f = files.size() - 1; f >= 0 && found.size() < limit; f--) {
+            List<String> lines;
+            try {
+                lines = Files.exists(files.get(f)) ? Files.readAllLines(files.get(f), StandardCharsets.UTF_8) : List.of();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            for (int i = lines.size() - 1; i >= 0 && found.size() < limit; i--) {
+                Entry entry = parse(lines.get(i));
+                if (entry != null && filter.test(entry)) {
+                    found.add(entry);
+                }
+            }
+        }
+        return found;
+    }
+
+    /**
+     * Parses one journal line.
+     *
+     * @param line a line written by {@link #toJson}
+     * @return the entry, or null if the line is not one
+     */
+    public static Entry parse(String line) {
+        try {
+            java.util.Map<String, String> members = io.avance.core.json.FlatJson.parse(line);
+            return new Entry(Instant.parse(members.get("time")), NodeId.of(members.get("node")),
+                    members.getOrDefault("actor", ""), members.getOrDefault("action", ""),
+                    members.getOrDefault("detail", ""), members.getOrDefault("outcome", ""));
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
     private void writeLoop() {
         List<Object> batch = new ArrayList<>();
         while (true) {
@@ -180,7 +263,7 @@ public final class AuditJournal implements AutoCloseable {
                 channel.write(bytes);
             }
             channel.force(false);
-            if (channel.size() > ROTATE_BYTES) {
+            if (channel.size() > rotateBytes) {
                 rotate();
             }
         } catch (IOException e) {
@@ -191,7 +274,12 @@ public final class AuditJournal implements AutoCloseable {
     private void rotate() throws IOException {
         channel.close();
         String stamp = wallClock.instant().toString().replace(':', '-');
-        Files.move(directory.resolve(FILE_NAME), directory.resolve("audit-" + stamp + ".log"));
+        Path target = directory.resolve("audit-" + stamp + ".log");
+        // Two rotations in one clock tick must not overwrite each other: old entries are never lost.
+        for (int n = 1; Files.exists(target); n++) {
+            target = directory.resolve("audit-" + stamp + "." + n + ".log");
+        }
+        Files.move(directory.resolve(FILE_NAME), target);
         channel = open();
         LOG.log(Level.INFO, "audit journal rotated to audit-{0}.log", stamp);
     }

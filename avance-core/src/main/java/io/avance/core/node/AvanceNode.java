@@ -424,6 +424,15 @@ public final class AvanceNode implements AutoCloseable {
     }
 
     /**
+     * Tells whether an operator put this node in maintenance mode.
+     *
+     * @return true in maintenance
+     */
+    public boolean maintenance() {
+        return maintenance;
+    }
+
+    /**
      * The pair's VMs, managed from this node (changes are accepted on the primary).
      *
      * @return the VM manager

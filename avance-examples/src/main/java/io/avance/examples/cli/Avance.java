@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
         description = "Two ordinary servers, one highly available server for virtual machines.",
         subcommands = {DemoCommand.class, InitCommand.class, NodeCommand.class, NodeRequest.Status.class,
                 NodeRequest.Switchover.class, NodeRequest.Migrate.class, NodeRequest.Maintenance.class,
-                NodeRequest.Vm.class, WitnessCommand.class, BenchCommand.class})
+                NodeRequest.Vm.class, WitnessCommand.class, BenchCommand.class, BundleCommand.class,
+                MonitorUserCommand.class})
 public final class Avance implements Runnable {
 
     @CommandLine.Spec

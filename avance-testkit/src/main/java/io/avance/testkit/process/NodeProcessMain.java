@@ -76,12 +76,19 @@ public final class NodeProcessMain {
      */
     public static int run(NodeConfig config, PrintStream out, boolean fromStdin) {
         CountDownLatch stopped = new CountDownLatch(1);
-        AvanceNode node = AvanceNode.builder(config).listener(event -> print(out, event)).build();
+        // A Prometheus registry, so that the monitor's /metrics can serve the node's meters.
+        AvanceNode node = AvanceNode.builder(config).meterRegistry(io.avance.core.operations.Operations
+                .prometheusRegistry()).listener(event -> print(out, event)).build();
+        java.util.concurrent.atomic.AtomicReference<io.avance.core.operations.Operations> operations =
+                new java.util.concurrent.atomic.AtomicReference<>();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            closeOperations(operations);
             node.close();
             stopped.countDown();
         }, "avance-shutdown"));
         node.start();
+        // The monitor, alerts, call home, virtual addresses and the availability record (issue 6).
+        operations.set(io.avance.core.operations.Operations.builder(node).start());
         startGarbage(Integer.getInteger("avance.garbage.mb-per-second", 0));
         emit(out, "ready", "node", config.nodeId(), "pid", ProcessHandle.current().pid(), "nbd",
                 node.nbdAddress().map(address -> address.getHostString() + ":" + address.getPort()).orElse("none"));
@@ -95,9 +102,18 @@ public final class NodeProcessMain {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        closeOperations(operations);
         node.close();
         emit(out, "stopped", "node", config.nodeId());
         return 0;
+    }
+
+    private static void closeOperations(java.util.concurrent.atomic.AtomicReference<io.avance.core.operations.Operations>
+                                                operations) {
+        io.avance.core.operations.Operations running = operations.getAndSet(null);
+        if (running != null) {
+            running.close();
+        }
     }
 
     /**

@@ -1,0 +1,143 @@
+package io.avance.testkit.monitor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.avance.api.PairRole;
+import io.avance.core.config.OperationsConfig;
+import io.avance.core.monitor.MonitorUsers;
+import io.avance.core.monitor.Role;
+import io.avance.core.node.AvanceNode;
+import io.avance.core.operations.Operations;
+import io.avance.testkit.tools.InProcessPair;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Either node's monitor acts for the pair: a switchover asked on the backup's monitor is sent,
+ * signed, to the primary's and carried out there as the same user; an unsigned or replayed
+ * peer request is refused.
+ */
+class MonitorPeerTest {
+
+    private static final Duration LIMIT = Duration.ofSeconds(30);
+
+    @TempDir
+    Path directory;
+
+    @Test
+    void aSwitchoverAskedOnTheBackupsMonitorRunsOnThePrimary() throws Exception {
+        Map<String, Integer> ports = Map.of("a", freePort(), "b", freePort());
+        for (String id : List.of("a", "b")) {
+            MonitorUsers.put(directory.resolve(id).resolve("monitor-users"), "olga", Role.OPERATOR,
+                    "operator-password".toCharArray());
+            MonitorUsers.put(directory.resolve(id).resolve("monitor-users"), "victor", Role.VIEWER,
+                    "viewer-password".toCharArray());
+        }
+        List<Operations> services = new ArrayList<>();
+        Map<String, Operations> byNode = new HashMap<>();
+        try (InProcessPair pair = InProcessPair.in(directory).configure((id, config) -> config.operations(
+                new OperationsConfig.Builder().monitor(OperationsConfig.Monitor.on(new InetSocketAddress("127.0.0.1",
+                        ports.get(id))).withPeer(URI.create("https://127.0.0.1:" + ports.get(id.equals("a") ? "b" : "a"))))
+                        .build())).start(AvanceNode::builder)) {
+            AvanceNode primary = pair.awaitPaired(LIMIT);
+            AvanceNode backup = pair.other(primary);
+            for (AvanceNode node : List.of(pair.a(), pair.b())) {
+                Operations operations = Operations.builder(node).start();
+                services.add(operations);
+                byNode.put(node.id().value(), operations);
+            }
+            pair.events().await(() -> primary.status().flatMap(s -> s.peer()).map(p -> p.role() == PairRole.BACKUP
+                    && p.data() == io.avance.api.replication.DataState.UP_TO_DATE).orElse(false), LIMIT,
+                    () -> "the backup never caught up");
+            Operations onBackup = byNode.get(backup.id().value());
+            HttpClient http = trusting(onBackup);
+            String base = "https://127.0.0.1:" + ports.get(backup.id().value());
+
+            String victor = login(http, base, "victor", "viewer-password");
+            HttpResponse<String> refused = post(http, base, "/api/switchover", victor, csrf(http, base, victor),
+                    "reason=by+a+viewer");
+            assertEquals(403, refused.statusCode(), "the backup checks the role before sending: " + refused.body());
+
+            String olga = login(http, base, "olga", "operator-password");
+            HttpResponse<String> done = post(http, base, "/api/switchover", olga, csrf(http, base, olga),
+                    "reason=from+the+backup");
+            assertEquals(200, done.statusCode(), done.body());
+            assertTrue(done.body().contains("on node " + primary.id() + ": started"), done.body());
+            pair.events().await(() -> backup.role() == PairRole.PRIMARY && primary.role() == PairRole.BACKUP, LIMIT,
+                    () -> "no switchover");
+            String olgaVia = "olga@" + backup.id();
+            assertEquals(1, primary.journal().read(e -> e.actor().equals(olgaVia) && e.action().equals("switchover")
+                    && e.outcome().equals("started"), 5).size(), "the primary journals the user and the node she used");
+            assertEquals(1, backup.journal().read(e -> e.actor().equals("olga") && e.detail().contains("sent to the primary"),
+                    5).size());
+
+            // A request that claims to come from the peer, without its signature, or replayed, is refused.
+            String target = "https://127.0.0.1:" + ports.get(primary.id().value()) + "/peer/api/switchover";
+            HttpRequest forged = HttpRequest.newBuilder(URI.create(target)).header("X-Avance-Peer", backup.id().value())
+                    .header("X-Avance-Time", String.valueOf(System.currentTimeMillis()))
+                    .header("X-Avance-Nonce", "00112233445566778899aabbccddeeff").header("X-Avance-User", "mallory")
+                    .header("X-Avance-Role", "administrator").header("X-Avance-Signature", "AAAA")
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .POST(HttpRequest.BodyPublishers.ofString("reason=forged")).build();
+            HttpResponse<String> rejected = trusting(byNode.get(primary.id().value())).send(forged,
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(401, rejected.statusCode(), rejected.body());
+        } finally {
+            services.forEach(Operations::close);
+        }
+    }
+
+    private static String login(HttpClient http, String base, String user, String password) throws Exception {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(base + "/login"))
+                .header("Content-Type", "application/x-www-form-urlencoded").header("Origin", base)
+                .POST(HttpRequest.BodyPublishers.ofString("user=" + user + "&password=" + password)).build();
+        HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+        assertEquals(303, response.statusCode(), response.body());
+        String cookie = response.headers().firstValue("Set-Cookie").orElseThrow();
+        return cookie.substring(0, cookie.indexOf(';'));
+    }
+
+    private static String csrf(HttpClient http, String base, String cookie) throws Exception {
+        String body = http.send(HttpRequest.newBuilder(URI.create(base + "/api/session")).header("Cookie", cookie).GET()
+                .build(), HttpResponse.BodyHandlers.ofString()).body();
+        int start = body.indexOf("\"csrf\":\"") + 8;
+        return body.substring(start, body.indexOf('"', start));
+    }
+
+    private static HttpResponse<String> post(HttpClient http, String base, String path, String cookie, String csrf,
+                                             String form) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(base + path)).header("Cookie", cookie)
+                .header("X-CSRF-Token", csrf).header("Origin", base)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString(form)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static HttpClient trusting(Operations operations) throws Exception {
+        javax.net.ssl.TrustManagerFactory trust = javax.net.ssl.TrustManagerFactory.getInstance(
+                javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        trust.init(operations.monitor().orElseThrow().tls().trustStore());
+        javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+        context.init(null, trust.getTrustManagers(), null);
+        return HttpClient.newBuilder().sslContext(context).connectTimeout(Duration.ofSeconds(5)).build();
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+}

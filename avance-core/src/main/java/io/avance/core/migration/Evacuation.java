@@ -29,7 +29,7 @@ import java.util.Map;
  * so that no VM runs while the volumes it writes to change hands. Thread-safe: the migrations call
  * in from their own threads.
  */
-public final class Evacuation implements PreCopyMigration.Listener {
+public final class Evacuation implements OutgoingMigration.Listener {
 
     private static final Logger LOG = System.getLogger(Evacuation.class.getName());
 
@@ -51,7 +51,7 @@ public final class Evacuation implements PreCopyMigration.Listener {
     private final List<String> vms;
     private final MigrationOptions options;
     private final Listener listener;
-    private final Map<String, PreCopyMigration> migrations = new LinkedHashMap<>();
+    private final Map<String, OutgoingMigration> migrations = new LinkedHashMap<>();
     private final List<String> converged = new ArrayList<>();
     private final List<String> prepared = new ArrayList<>();
     private final List<MigrationReport> reports = new ArrayList<>();
@@ -94,7 +94,7 @@ public final class Evacuation implements PreCopyMigration.Listener {
      *                   false if it did not: the VMs resume here
      */
     public void switchOver(boolean handedOver) {
-        List<PreCopyMigration> all;
+        List<OutgoingMigration> all;
         synchronized (this) {
             if (stage != Stage.SWITCHING) {
                 return;
@@ -105,7 +105,7 @@ public final class Evacuation implements PreCopyMigration.Listener {
             failBeforeSwitch("the primary role was not handed over");
             return;
         }
-        for (PreCopyMigration migration : all) {
+        for (OutgoingMigration migration : all) {
             migration.switchOver(true);
         }
     }
@@ -116,8 +116,8 @@ public final class Evacuation implements PreCopyMigration.Listener {
     }
 
     @Override
-    public void onConverged(PreCopyMigration migration) {
-        List<PreCopyMigration> release = null;
+    public void onConverged(OutgoingMigration migration) {
+        List<OutgoingMigration> release = null;
         synchronized (this) {
             if (!converged.contains(migration.vm())) {
                 converged.add(migration.vm());
@@ -129,12 +129,12 @@ public final class Evacuation implements PreCopyMigration.Listener {
         }
         if (release != null) {
             LOG.log(Level.INFO, "evacuation: all {0} VMs converged; pausing them together", vms.size());
-            release.forEach(PreCopyMigration::releaseToStop);
+            release.forEach(OutgoingMigration::releaseToStop);
         }
     }
 
     @Override
-    public void onPrepared(PreCopyMigration migration) {
+    public void onPrepared(OutgoingMigration migration) {
         boolean ready;
         synchronized (this) {
             if (!prepared.contains(migration.vm())) {
@@ -151,7 +151,7 @@ public final class Evacuation implements PreCopyMigration.Listener {
     }
 
     @Override
-    public void onEnded(PreCopyMigration migration, MigrationReport report) {
+    public void onEnded(OutgoingMigration migration, MigrationReport report) {
         boolean all;
         boolean failedBeforeSwitch;
         synchronized (this) {
@@ -174,7 +174,7 @@ public final class Evacuation implements PreCopyMigration.Listener {
     }
 
     private void failBeforeSwitch(String reason) {
-        List<PreCopyMigration> all;
+        List<OutgoingMigration> all;
         boolean report;
         synchronized (this) {
             if (stage == Stage.ENDED && failureReported) {
@@ -184,7 +184,7 @@ public final class Evacuation implements PreCopyMigration.Listener {
             failureReported = true;
             all = List.copyOf(migrations.values());
         }
-        for (PreCopyMigration migration : all) {
+        for (OutgoingMigration migration : all) {
             migration.cancel();
         }
         if (report) {

@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Frames are applied in order on the migration's own thread; the event loop only hands them
  * over. After {@code ACTIVATE} the channel no longer matters: the VM is this node's to run.
  */
-final class IncomingMigration {
+final class IncomingMigration implements MigrationEngine.Incoming {
 
     private static final Logger LOG = System.getLogger(IncomingMigration.class.getName());
     /** How long an activation waits for this node to become primary (the handover on the control channel). */
@@ -54,7 +54,8 @@ final class IncomingMigration {
                 true));
     }
 
-    long id() {
+    @Override
+    public long id() {
         return id;
     }
 
@@ -64,9 +65,10 @@ final class IncomingMigration {
      * @return the migration, or null if refused
      */
     static IncomingMigration begin(MigrationEngine engine, long id, ByteBuf in) {
-        MigrationCodec.need(in, 12, "geometry");
+        MigrationCodec.need(in, 13, "geometry");
         long memoryBytes = in.readLong();
         int pageSize = in.readInt();
+        in.readUnsignedByte();
         String text = MigrationCodec.readString(in, VmSpecCodec.MAX_BYTES, "spec");
         VmSpec spec;
         try {
@@ -112,7 +114,8 @@ final class IncomingMigration {
     }
 
     /** A frame for this migration; ownership passes here. */
-    void onFrame(FrameType type, Frame frame) {
+    @Override
+    public void onFrame(FrameType type, Frame frame) {
         try {
             worker.execute(() -> {
                 try {
@@ -258,7 +261,8 @@ final class IncomingMigration {
     }
 
     /** The source gave up. */
-    void onAbort(String reason) {
+    @Override
+    public void onAbort(String reason) {
         try {
             worker.execute(() -> {
                 if (stage != Stage.ACTIVATING && stage != Stage.ENDED) {
@@ -271,7 +275,8 @@ final class IncomingMigration {
     }
 
     /** The channel closed: without the source's word, the half-built VM must go (unless activating). */
-    void linkLost() {
+    @Override
+    public void linkLost() {
         onAbort("the migration channel closed");
     }
 

@@ -15,7 +15,20 @@ final class MigrationCodec {
     /** Pages in one MIGRATE_PAGES frame at most: 1 MiB of 4 KiB pages. */
     static final int MAX_PAGES_PER_FRAME = 256;
 
+    /** MIGRATE_BEGIN's kind: the engine's own pre-copy of guest pages. */
+    static final int KIND_PRE_COPY = 0;
+    /** MIGRATE_BEGIN's kind: the hypervisor's native stream, carried in MIGRATE_STREAM frames. */
+    static final int KIND_NATIVE = 1;
+    /** The largest chunk of a native stream in one frame. */
+    static final int MAX_STREAM_CHUNK = 1 << 20;
+
     private MigrationCodec() {
+    }
+
+    /** Peeks at a MIGRATE_BEGIN's kind (after the id, the memory size and the page size). */
+    static boolean isNative(ByteBuf begin) {
+        need(begin, 13, "kind");
+        return begin.getUnsignedByte(begin.readerIndex() + 12) == KIND_NATIVE;
     }
 
     static void writeString(ByteBuf out, String text, int maxBytes) {

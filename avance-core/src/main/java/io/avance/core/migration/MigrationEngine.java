@@ -85,8 +85,8 @@ public final class MigrationEngine implements DataLinkListener, AutoCloseable {
     private final VmSupervisor supervisor;
     private final NanoClock clock;
     private final Clock wallClock;
-    private final Map<Long, PreCopyMigration> outgoing = new ConcurrentHashMap<>();
-    private final Map<Long, IncomingMigration> incoming = new ConcurrentHashMap<>();
+    private final Map<Long, OutgoingMigration> outgoing = new ConcurrentHashMap<>();
+    private final Map<Long, Incoming> incoming = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong(new java.security.SecureRandom().nextLong() & 0xFFFF_FFFF_0000_0000L);
     private final Object writability = new Object();
     private final Counter completed;
@@ -135,13 +135,25 @@ public final class MigrationEngine implements DataLinkListener, AutoCloseable {
      * @param listener told when it converges and when the target holds it; null for none
      * @return the migration
      */
-    PreCopyMigration startOutgoing(String vm, MigrationOptions options, PreCopyMigration.Listener listener) {
+    OutgoingMigration startOutgoing(String vm, MigrationOptions options, OutgoingMigration.Listener listener) {
         VmSpec spec = supervisor.catalog().get(vm).map(entry -> entry.spec())
                 .orElseThrow(() -> new io.avance.api.migration.MigrationException("no VM named '" + vm + "'"));
         NodeId target = host.peer().orElseThrow(() ->
                 new io.avance.api.migration.MigrationException("this node has no peer to migrate to"));
         long id = ids.incrementAndGet();
-        PreCopyMigration migration = new PreCopyMigration(this, id, spec, host.id(), target, options, listener);
+        java.util.Set<io.avance.api.hypervisor.Capability> capabilities = supervisor.adapter().capabilities();
+        OutgoingMigration migration;
+        if (capabilities.containsAll(PRE_COPY_NEEDS)) {
+            migration = new PreCopyMigration(this, id, spec, host.id(), target, options, listener);
+        } else if (capabilities.contains(io.avance.api.hypervisor.Capability.NATIVE_MIGRATION)) {
+            // The hypervisor copies the memory itself (Xen's libxl stream); the engine carries the
+            // stream and keeps the switch.
+            migration = new NativeStreamMigration(this, id, spec, host.id(), target, listener);
+        } else {
+            throw new io.avance.api.migration.MigrationException("the " + supervisor.adapter().name()
+                    + " hypervisor cannot migrate VMs live (it has neither guest memory access with dirty logging "
+                    + "and device state, nor a native migration stream)");
+        }
         outgoing.put(id, migration);
         migration.start();
         return migration;
@@ -184,7 +196,12 @@ public final class MigrationEngine implements DataLinkListener, AutoCloseable {
         return link;
     }
 
-    void ended(PreCopyMigration migration, boolean success, long pauseNanos) {
+    /** What the engine's own pre-copy needs from the hypervisor. */
+    private static final java.util.Set<io.avance.api.hypervisor.Capability> PRE_COPY_NEEDS = java.util.EnumSet.of(
+            io.avance.api.hypervisor.Capability.GUEST_MEMORY_ACCESS, io.avance.api.hypervisor.Capability.DIRTY_PAGE_LOGGING,
+            io.avance.api.hypervisor.Capability.DEVICE_STATE, io.avance.api.hypervisor.Capability.PAUSE);
+
+    void ended(OutgoingMigration migration, boolean success, long pauseNanos) {
         outgoing.remove(migration.id());
         if (success) {
             completed.increment();
@@ -194,7 +211,7 @@ public final class MigrationEngine implements DataLinkListener, AutoCloseable {
         }
     }
 
-    void ended(IncomingMigration migration) {
+    void ended(Incoming migration) {
         incoming.remove(migration.id());
     }
 
@@ -234,10 +251,10 @@ public final class MigrationEngine implements DataLinkListener, AutoCloseable {
 
     @Override
     public void onDataSessionDown() {
-        for (PreCopyMigration migration : outgoing.values()) {
+        for (OutgoingMigration migration : outgoing.values()) {
             migration.linkLost();
         }
-        for (IncomingMigration migration : incoming.values()) {
+        for (Incoming migration : incoming.values()) {
             migration.linkLost();
         }
         synchronized (writability) {
@@ -262,7 +279,8 @@ public final class MigrationEngine implements DataLinkListener, AutoCloseable {
             long id = payload.readLong();
             FrameType type = frame.type();
             if (type == FrameType.MIGRATE_BEGIN) {
-                IncomingMigration migration = IncomingMigration.begin(this, id, payload);
+                Incoming migration = MigrationCodec.isNative(payload) ? IncomingNativeMigration.begin(this, id, payload)
+                        : IncomingMigration.begin(this, id, payload);
                 if (migration != null) {
                     incoming.put(id, migration);
                 }
@@ -271,14 +289,15 @@ public final class MigrationEngine implements DataLinkListener, AutoCloseable {
             }
             switch (type) {
                 case MIGRATE_ACCEPT, MIGRATE_ROUND_ACK, MIGRATE_PREPARED, MIGRATE_DONE -> {
-                    PreCopyMigration migration = outgoing.get(id);
+                    OutgoingMigration migration = outgoing.get(id);
                     if (migration != null) {
                         migration.onReply(type, payload);
                     }
                     frame.release();
                 }
-                case MIGRATE_PAGES, MIGRATE_ROUND_END, MIGRATE_DEVICE, MIGRATE_ACTIVATE -> {
-                    IncomingMigration migration = incoming.get(id);
+                case MIGRATE_PAGES, MIGRATE_ROUND_END, MIGRATE_DEVICE, MIGRATE_ACTIVATE, MIGRATE_STREAM,
+                        MIGRATE_STREAM_END -> {
+                    Incoming migration = incoming.get(id);
                     if (migration != null) {
                         // Ownership passes: the migration's thread applies and releases it.
                         migration.onFrame(type, frame);
@@ -288,11 +307,11 @@ public final class MigrationEngine implements DataLinkListener, AutoCloseable {
                 }
                 case MIGRATE_ABORT -> {
                     String reason = MigrationCodec.readReason(payload);
-                    PreCopyMigration out = outgoing.get(id);
+                    OutgoingMigration out = outgoing.get(id);
                     if (out != null) {
                         out.onAbort(reason);
                     }
-                    IncomingMigration in = incoming.get(id);
+                    Incoming in = incoming.get(id);
                     if (in != null) {
                         in.onAbort(reason);
                     }
@@ -305,6 +324,21 @@ public final class MigrationEngine implements DataLinkListener, AutoCloseable {
             LOG.log(Level.WARNING, "{0}: bad {1} on the migration channel: {2}", host.id(), frame.type(),
                     e.getMessage());
         }
+    }
+
+    /** The target side of a migration, whichever way the memory travels. */
+    interface Incoming {
+        /** @return the migration's id */
+        long id();
+
+        /** A frame for it; ownership passes. */
+        void onFrame(FrameType type, Frame frame);
+
+        /** The source gave up. */
+        void onAbort(String reason);
+
+        /** The channel closed. */
+        void linkLost();
     }
 
     /** Sends a small control frame of a migration; false if there is no channel. */
@@ -324,10 +358,10 @@ public final class MigrationEngine implements DataLinkListener, AutoCloseable {
      */
     @Override
     public void close() {
-        for (PreCopyMigration migration : outgoing.values()) {
+        for (OutgoingMigration migration : outgoing.values()) {
             migration.cancel();
         }
-        for (IncomingMigration migration : incoming.values()) {
+        for (Incoming migration : incoming.values()) {
             migration.onAbort("the node is stopping");
         }
     }

@@ -7,7 +7,6 @@ import io.avance.api.hypervisor.HypervisorAdapter;
 import io.avance.api.hypervisor.VmSpec;
 import io.avance.api.migration.GuestMemory;
 import io.avance.api.migration.MigrationException;
-import io.avance.api.migration.MigrationHandle;
 import io.avance.api.migration.MigrationOptions;
 import io.avance.api.migration.MigrationPhase;
 import io.avance.api.migration.MigrationProgress;
@@ -56,7 +55,7 @@ import java.util.concurrent.TimeoutException;
  * before it has sent {@code MIGRATE_ACTIVATE}; after that it destroys it whatever happens, and if
  * the target never confirms, the primary restarts the VM from its disks.
  */
-final class PreCopyMigration implements MigrationHandle {
+final class PreCopyMigration implements OutgoingMigration {
 
     private static final Logger LOG = System.getLogger(PreCopyMigration.class.getName());
     /** How long the target may take to answer a step (accept, a round, prepared, done). */
@@ -79,25 +78,13 @@ final class PreCopyMigration implements MigrationHandle {
         LEGAL.put(MigrationPhase.FAILED, EnumSet.noneOf(MigrationPhase.class));
     }
 
-    /** Told of the migration's milestones, on the migration's thread. */
-    interface Listener {
-        /** The rest now fits the pause target; the migration keeps copying until released. */
-        void onConverged(PreCopyMigration migration);
-
-        /** The VM is paused here and held, complete, by the target; waiting for the switch. */
-        void onPrepared(PreCopyMigration migration);
-
-        /** The migration ended. */
-        void onEnded(PreCopyMigration migration, MigrationReport report);
-    }
-
     private final MigrationEngine engine;
     private final long id;
     private final VmSpec spec;
     private final NodeId source;
     private final NodeId target;
     private final MigrationOptions options;
-    private final Listener listener;
+    private final OutgoingMigration.Listener listener;
     private final HypervisorAdapter adapter;
     private final CompletableFuture<MigrationReport> result = new CompletableFuture<>();
     private final Thread thread;
@@ -133,7 +120,7 @@ final class PreCopyMigration implements MigrationHandle {
     private long switchNanos;
 
     PreCopyMigration(MigrationEngine engine, long id, VmSpec spec, NodeId source, NodeId target,
-                     MigrationOptions options, Listener listener) {
+                     MigrationOptions options, OutgoingMigration.Listener listener) {
         this.engine = engine;
         this.id = id;
         this.spec = spec;
@@ -150,25 +137,23 @@ final class PreCopyMigration implements MigrationHandle {
         }
     }
 
-    long id() {
+    @Override
+    public long id() {
         return id;
     }
 
-    void start() {
+    @Override
+    public void start() {
         thread.start();
     }
 
-    /** Lets a held migration pause its VM and send the rest. */
-    void releaseToStop() {
+    @Override
+    public void releaseToStop() {
         release.complete(null);
     }
 
-    /**
-     * The coordinator's verdict once every VM is prepared.
-     *
-     * @param go true: this node handed its role over, the target may run the VM; false: resume here
-     */
-    void switchOver(boolean go) {
+    @Override
+    public void switchOver(boolean go) {
         switchOver.complete(go);
     }
 
@@ -203,7 +188,8 @@ final class PreCopyMigration implements MigrationHandle {
     // ------------------------------------------------------------------------------------------
     // Replies (event loop)
 
-    void onReply(FrameType type, ByteBuf in) {
+    @Override
+    public void onReply(FrameType type, ByteBuf in) {
         switch (type) {
             case MIGRATE_ACCEPT -> {
                 MigrationCodec.need(in, 1, "ok");
@@ -239,12 +225,14 @@ final class PreCopyMigration implements MigrationHandle {
         }
     }
 
-    void onAbort(String reason) {
+    @Override
+    public void onAbort(String reason) {
         abortReason = reason;
         wakeWaits(new MigrationException("the target gave up: " + reason));
     }
 
-    void linkLost() {
+    @Override
+    public void linkLost() {
         wakeWaits(new MigrationException("the migration channel to " + target + " closed"));
     }
 
@@ -285,7 +273,7 @@ final class PreCopyMigration implements MigrationHandle {
     private void preCopy() throws Exception {
         engine.host().audit("migration", spec.name() + " to " + target, "starting");
         send(FrameType.MIGRATE_BEGIN, fields -> {
-            fields.writeLong(spec.memoryBytes()).writeInt(4096);
+            fields.writeLong(spec.memoryBytes()).writeInt(4096).writeByte(MigrationCodec.KIND_PRE_COPY);
             MigrationCodec.writeString(fields, VmSpecCodec.encode(spec), VmSpecCodec.MAX_BYTES);
         });
         await(accepted, "the target's answer");

@@ -273,6 +273,10 @@ public final class VmSupervisor implements VmManager, AutoCloseable {
                 throw new VmException(VmException.Reason.INVALID, "a different VM named '" + spec.name()
                         + "' is defined: " + VmSpecCodec.encode(existing.get().spec()).replace('\n', ' '));
             }
+            if (existing.isPresent() && (existing.get().wanted() || !start)) {
+                // Defined already, as asked: nothing to persist or replicate again.
+                return view(spec.name());
+            }
             for (VmSpec.Disk disk : spec.disks()) {
                 try {
                     node.ensureVolume(disk);

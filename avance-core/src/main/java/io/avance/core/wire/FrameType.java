@@ -76,7 +76,11 @@ public enum FrameType {
     /** Migration channel: the VM runs on the target (or could not be activated). */
     MIGRATE_DONE(0x68, 1024),
     /** Migration channel: either side gives the migration up; the source's copy runs on. */
-    MIGRATE_ABORT(0x69, 1024);
+    MIGRATE_ABORT(0x69, 1024),
+    /** Migration channel: a chunk of the hypervisor's native migration stream. */
+    MIGRATE_STREAM(0x6A, (1 << 20) + 64),
+    /** Migration channel: the native stream is complete. */
+    MIGRATE_STREAM_END(0x6B, 64);
 
     private static final FrameType[] BY_CODE = new FrameType[256];
 

@@ -47,8 +47,20 @@ final class StreamingSimulatedHypervisor implements HypervisorAdapter {
     private record Received(IncomingVm incoming, byte[] deviceState) {
     }
 
+    private final boolean nativeOnly;
+
     StreamingSimulatedHypervisor(SimulatedHypervisor delegate) {
+        this(delegate, false);
+    }
+
+    /**
+     * @param delegate   the simulated hypervisor underneath
+     * @param nativeOnly whether to offer only the native stream for migration, as the Xen binding
+     *                   does (no device state), so that the engine carries the stream
+     */
+    StreamingSimulatedHypervisor(SimulatedHypervisor delegate, boolean nativeOnly) {
         this.delegate = delegate;
+        this.nativeOnly = nativeOnly;
     }
 
     SimulatedHypervisor delegate() {
@@ -74,6 +86,9 @@ final class StreamingSimulatedHypervisor implements HypervisorAdapter {
     public Set<Capability> capabilities() {
         Set<Capability> all = EnumSet.copyOf(delegate.capabilities());
         all.add(Capability.NATIVE_MIGRATION);
+        if (nativeOnly) {
+            all.remove(Capability.DEVICE_STATE);
+        }
         return Collections.unmodifiableSet(all);
     }
 

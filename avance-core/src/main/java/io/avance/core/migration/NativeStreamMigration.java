@@ -1,0 +1,354 @@
+package io.avance.core.migration;
+
+import io.avance.api.NodeId;
+import io.avance.api.event.MigrationEnded;
+import io.avance.api.event.MigrationProgressed;
+import io.avance.api.hypervisor.HypervisorAdapter;
+import io.avance.api.hypervisor.VmSpec;
+import io.avance.api.migration.MigrationException;
+import io.avance.api.migration.MigrationPhase;
+import io.avance.api.migration.MigrationProgress;
+import io.avance.api.migration.MigrationReport;
+import io.avance.core.vm.VmSpecCodec;
+import io.avance.core.wire.FrameFormat;
+import io.avance.core.wire.FrameType;
+import io.netty.buffer.ByteBuf;
+import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The source side of a live migration the hypervisor performs itself (Xen's libxl stream, for an
+ * adapter with {@code NATIVE_MIGRATION} and without the engine's guest-memory path): the engine
+ * carries the stream over the migration channel in {@code MIGRATE_STREAM} frames and keeps the
+ * switch exactly as for its own pre-copy.
+ *
+ * <pre>
+ *   PREPARING --target accepts--&gt; PRE_COPY (NativeMigration.send: the hypervisor's own rounds,
+ *                                    then it suspends the VM and sends the rest)
+ *                                 STOP_AND_COPY (send returned: suspended here; target prepared)
+ *                                 ACTIVATING (told the target to run it) --&gt; COMPLETED
+ *   before ACTIVATING: failure --&gt; FAILED, finishSource(vm, false): the VM runs here again
+ * </pre>
+ *
+ * <p>The pause reported is from the end of the stream (the VM is suspended by then) to the
+ * target's confirmation: it leaves out the part of the hypervisor's own stop-and-copy before the
+ * stream ended, which the engine cannot see.
+ */
+final class NativeStreamMigration implements OutgoingMigration {
+
+    private static final Logger LOG = System.getLogger(NativeStreamMigration.class.getName());
+    private static final long REPLY_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(60);
+    private static final long STALL_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(30);
+
+    private final MigrationEngine engine;
+    private final long id;
+    private final VmSpec spec;
+    private final NodeId source;
+    private final NodeId target;
+    private final OutgoingMigration.Listener listener;
+    private final HypervisorAdapter adapter;
+    private final Thread thread;
+    private final CompletableFuture<MigrationReport> result = new CompletableFuture<>();
+    private final CompletableFuture<Void> accepted = new CompletableFuture<>();
+    private final CompletableFuture<Void> prepared = new CompletableFuture<>();
+    private final CompletableFuture<Void> done = new CompletableFuture<>();
+    private final CompletableFuture<Void> release = new CompletableFuture<>();
+    private final CompletableFuture<Boolean> switchOver = new CompletableFuture<>();
+
+    private volatile MigrationPhase phase = MigrationPhase.PREPARING;
+    private volatile boolean cancelRequested;
+    private volatile long bytesSent;
+    private boolean streamed;
+    private boolean activateSent;
+    private long pausedAtNanos;
+    private long pauseNanos;
+
+    NativeStreamMigration(MigrationEngine engine, long id, VmSpec spec, NodeId source, NodeId target,
+                          OutgoingMigration.Listener listener) {
+        this.engine = engine;
+        this.id = id;
+        this.spec = spec;
+        this.source = source;
+        this.target = target;
+        this.listener = listener;
+        this.adapter = engine.supervisor().adapter();
+        this.thread = new Thread(this::run, "avance-migrate-" + spec.name());
+        this.thread.setDaemon(true);
+        if (listener == null) {
+            release.complete(null);
+            switchOver.complete(true);
+        }
+    }
+
+    @Override
+    public long id() {
+        return id;
+    }
+
+    @Override
+    public void start() {
+        thread.start();
+    }
+
+    @Override
+    public void releaseToStop() {
+        release.complete(null);
+    }
+
+    @Override
+    public void switchOver(boolean go) {
+        switchOver.complete(go);
+    }
+
+    @Override
+    public String vm() {
+        return spec.name();
+    }
+
+    @Override
+    public MigrationProgress progress() {
+        return new MigrationProgress(spec.name(), phase, phase == MigrationPhase.PREPARING ? 0 : 1, bytesSent, 0, 0, 0,
+                spec.memoryBytes());
+    }
+
+    @Override
+    public boolean cancel() {
+        if (phase.terminal() || phase == MigrationPhase.ACTIVATING) {
+            return false;
+        }
+        cancelRequested = true;
+        release.complete(null);
+        switchOver.complete(false);
+        wake(new MigrationException("cancelled"));
+        return true;
+    }
+
+    @Override
+    public CompletionStage<MigrationReport> result() {
+        return result;
+    }
+
+    @Override
+    public void onReply(FrameType type, ByteBuf in) {
+        switch (type) {
+            case MIGRATE_ACCEPT -> {
+                MigrationCodec.need(in, 1, "ok");
+                boolean ok = in.readUnsignedByte() == 0;
+                String reason = MigrationCodec.readReason(in);
+                if (ok) {
+                    accepted.complete(null);
+                } else {
+                    accepted.completeExceptionally(new MigrationException("the target refused: " + reason));
+                }
+            }
+            case MIGRATE_PREPARED -> prepared.complete(null);
+            case MIGRATE_DONE -> {
+                MigrationCodec.need(in, 1, "ok");
+                boolean ok = in.readUnsignedByte() == 0;
+                String reason = MigrationCodec.readReason(in);
+                if (ok) {
+                    done.complete(null);
+                } else {
+                    done.completeExceptionally(new MigrationException("the target could not run it: " + reason));
+                }
+            }
+            default -> {
+                // Not a reply of a native migration.
+            }
+        }
+    }
+
+    @Override
+    public void onAbort(String reason) {
+        wake(new MigrationException("the target gave up: " + reason));
+    }
+
+    @Override
+    public void linkLost() {
+        wake(new MigrationException("the migration channel to " + target + " closed"));
+    }
+
+    private void wake(MigrationException cause) {
+        accepted.completeExceptionally(cause);
+        prepared.completeExceptionally(cause);
+        done.completeExceptionally(cause);
+    }
+
+    private void run() {
+        long started = engine.clock().nanoTime();
+        Optional<String> failure = Optional.empty();
+        MigrationPhase outcome = MigrationPhase.COMPLETED;
+        try {
+            engine.supervisor().setEvacuating(spec.name(), true);
+            engine.host().audit("migration", spec.name() + " to " + target + " (the hypervisor's stream)", "starting");
+            control(FrameType.MIGRATE_BEGIN, fields -> {
+                fields.writeLong(spec.memoryBytes()).writeInt(4096).writeByte(MigrationCodec.KIND_NATIVE);
+                MigrationCodec.writeString(fields, VmSpecCodec.encode(spec), VmSpecCodec.MAX_BYTES);
+            });
+            await(accepted, "the target's answer");
+            phase(MigrationPhase.PRE_COPY);
+            // The hypervisor runs its own rounds; the engine has nothing to wait for before it.
+            if (listener != null) {
+                listener.onConverged(this);
+            }
+            release.get();
+            if (cancelRequested) {
+                throw new MigrationException("cancelled");
+            }
+            adapter.nativeMigration().send(spec.name(), new StreamChannel());
+            streamed = true;
+            pausedAtNanos = engine.clock().nanoTime();
+            phase(MigrationPhase.STOP_AND_COPY);
+            control(FrameType.MIGRATE_STREAM_END, fields -> { });
+            await(prepared, "the target to hold the whole VM");
+            if (listener != null) {
+                listener.onPrepared(this);
+            }
+            if (!switchOver.get()) {
+                throw new MigrationException("the switch was called off");
+            }
+            activateSent = true;
+            phase(MigrationPhase.ACTIVATING);
+            control(FrameType.MIGRATE_ACTIVATE, fields -> { });
+            try {
+                await(done, "the target to run it");
+            } finally {
+                pauseNanos = engine.clock().nanoTime() - pausedAtNanos;
+                finishSource(true);
+            }
+        } catch (Throwable e) {
+            Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+            failure = Optional.of(cancelRequested ? "cancelled" : String.valueOf(cause.getMessage()));
+            outcome = cancelRequested ? MigrationPhase.CANCELLED : MigrationPhase.FAILED;
+            if (cause instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            giveUp(failure.get());
+        }
+        if (!phase.terminal()) {
+            phase(outcome);
+        }
+        if (outcome == MigrationPhase.COMPLETED) {
+            engine.supervisor().migratedAway(spec.name(), true, "migrated to " + target);
+        }
+        MigrationReport report = new MigrationReport(spec.name(), source, target, outcome, 1, bytesSent, 0, 0,
+                spec.memoryBytes(), engine.clock().nanoTime() - started, pauseNanos, failure);
+        engine.ended(this, outcome == MigrationPhase.COMPLETED, pauseNanos);
+        engine.host().publish(new MigrationEnded(engine.wallClock().instant(), source, report));
+        engine.host().audit("migration", spec.name() + " to " + target + ": " + bytesSent + " bytes of the hypervisor's "
+                + "stream", outcome.name().toLowerCase(java.util.Locale.ROOT) + failure.map(f -> ": " + f).orElse(""));
+        LOG.log(outcome == MigrationPhase.COMPLETED ? Level.INFO : Level.WARNING,
+                "native migration of {0} to {1}: {2}, {3} bytes{4}", spec.name(), target, outcome, bytesSent,
+                failure.map(f -> " (" + f + ")").orElse(""));
+        if (listener != null) {
+            listener.onEnded(this, report);
+        }
+        result.complete(report);
+    }
+
+    private void giveUp(String why) {
+        if (activateSent) {
+            finishSource(true);
+            engine.supervisor().migratedAway(spec.name(), true, "migration to " + target + " ended uncertainly ("
+                    + why + "); this copy is destroyed");
+            return;
+        }
+        engine.sendControl(FrameType.MIGRATE_ABORT, id, fields -> MigrationCodec.writeString(fields, why,
+                MigrationCodec.MAX_REASON));
+        if (streamed) {
+            // Suspended here by the hypervisor's stream: it runs here again.
+            finishSource(false);
+        }
+        engine.supervisor().migratedAway(spec.name(), false, "migration to " + target + " did not complete ("
+                + why + "); the VM runs here");
+    }
+
+    private void finishSource(boolean migrated) {
+        try {
+            adapter.nativeMigration().finishSource(spec.name(), migrated);
+        } catch (RuntimeException e) {
+            LOG.log(Level.ERROR, "VM " + spec.name() + ": finishing the source of its migration ("
+                    + (migrated ? "destroy" : "resume") + ") failed", e);
+        }
+    }
+
+    private void phase(MigrationPhase next) {
+        phase = next;
+        MigrationProgress progress = progress();
+        engine.supervisor().migrationProgress(progress);
+        engine.host().publish(new MigrationProgressed(engine.wallClock().instant(), source, progress));
+    }
+
+    private void control(FrameType type, java.util.function.Consumer<ByteBuf> fields) throws Exception {
+        if (!engine.sendControl(type, id, fields)) {
+            throw new MigrationException("the migration channel to " + target + " is down");
+        }
+    }
+
+    private void await(CompletableFuture<?> future, String what) throws Exception {
+        try {
+            future.get(REPLY_TIMEOUT_NANOS, TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            throw new MigrationException("timed out waiting for " + what);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof Exception cause ? cause : e;
+        }
+    }
+
+    /** The hypervisor's stream, cut into MIGRATE_STREAM frames with the channel's back-pressure. */
+    private final class StreamChannel implements WritableByteChannel {
+        private boolean open = true;
+
+        @Override
+        public int write(ByteBuffer source) throws IOException {
+            if (!open) {
+                throw new java.nio.channels.ClosedChannelException();
+            }
+            int written = 0;
+            while (source.hasRemaining()) {
+                MigrationEngine.Link link = engine.link();
+                try {
+                    if (link == null || !engine.awaitWritable(engine.clock().nanoTime() + STALL_TIMEOUT_NANOS)) {
+                        throw new IOException("the migration channel to " + target + " is down or stalled");
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted sending the migration stream");
+                }
+                int chunk = Math.min(source.remaining(), MigrationCodec.MAX_STREAM_CHUNK);
+                ByteBuf data = link.allocator().directBuffer(chunk, chunk);
+                ByteBuffer slice = source.duplicate();
+                slice.limit(slice.position() + chunk);
+                data.writeBytes(slice);
+                source.position(source.position() + chunk);
+                ByteBuf header = link.allocator().buffer(16);
+                header.writeLong(id);
+                if (!link.send(FrameFormat.compose(link.allocator(), FrameType.MIGRATE_STREAM, header, data))) {
+                    throw new IOException("the migration channel to " + target + " closed");
+                }
+                written += chunk;
+                bytesSent += chunk;
+            }
+            return written;
+        }
+
+        @Override
+        public boolean isOpen() {
+            return open;
+        }
+
+        @Override
+        public void close() {
+            open = false;
+        }
+    }
+}

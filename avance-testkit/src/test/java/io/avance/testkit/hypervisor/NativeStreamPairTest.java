@@ -1,0 +1,66 @@
+package io.avance.testkit.hypervisor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.avance.api.PairRole;
+import io.avance.api.event.MigrationEnded;
+import io.avance.api.hypervisor.HostResources;
+import io.avance.api.hypervisor.VmSpec;
+import io.avance.api.hypervisor.VmState;
+import io.avance.api.migration.MigrationPhase;
+import io.avance.api.migration.MigrationReport;
+import io.avance.core.node.AvanceNode;
+import io.avance.testkit.tools.InProcessPair;
+import io.avance.testkit.tools.Ports;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A switchover on a hypervisor that migrates only through its own stream, as the Xen binding does:
+ * the engine carries the stream over the migration channel, holds the switch, and the guest keeps
+ * its state on the new primary.
+ */
+class NativeStreamPairTest {
+
+    private static final Duration LIMIT = Duration.ofSeconds(60);
+
+    @TempDir
+    Path directory;
+
+    @Test
+    void aSwitchoverCarriesTheHypervisorsOwnStreamAndKeepsTheGuestsState() throws Exception {
+        List<MigrationReport> migrations = new CopyOnWriteArrayList<>();
+        try (InProcessPair pair = InProcessPair.in(directory).start(config -> AvanceNode.builder(config)
+                .hypervisor(new StreamingSimulatedHypervisor(new SimulatedHypervisor(new HostResources(4, 2L << 30)),
+                        true))
+                .listener(event -> {
+                    if (event instanceof MigrationEnded ended) {
+                        migrations.add(ended.report());
+                    }
+                }))) {
+            AvanceNode primary = pair.awaitPaired(LIMIT);
+            AvanceNode backup = pair.other(primary);
+            int port = Ports.free();
+            primary.vms().define(SimulatedHypervisor.kvSpec("vm1", 64L << 20, new VmSpec.Disk("vm1-disk", 16 << 20, 1),
+                    port, Map.of(SimulatedHypervisor.OPTION_DIRTY_RATE, "20MiB")), true);
+            try (KvClient client = new KvClient(port)) {
+                for (int i = 0; i < 100; i++) {
+                    client.put("key" + i, "value" + i);
+                }
+                assertEquals("started", primary.switchover("test"));
+                pair.events().await(() -> backup.role() == PairRole.PRIMARY && !migrations.isEmpty()
+                        && backup.vms().get("vm1").map(v -> v.state() == VmState.RUNNING).orElse(false), LIMIT,
+                        () -> "no switchover: " + migrations + " " + backup.vms().list());
+                assertEquals(MigrationPhase.COMPLETED, migrations.get(0).outcome(), migrations.get(0).toString());
+                assertEquals(Map.of(), client.verifyAll(), "the guest kept every acknowledged key");
+                client.put("after", "the-move");
+                assertEquals(backup.id().value(), client.stats().node());
+            }
+        }
+    }
+}

@@ -19,8 +19,8 @@ final class MigrationCodec {
     static final int KIND_PRE_COPY = 0;
     /** MIGRATE_BEGIN's kind: the hypervisor's native stream, carried in MIGRATE_STREAM frames. */
     static final int KIND_NATIVE = 1;
-    /** The largest chunk of a native stream in one frame. */
-    static final int MAX_STREAM_CHUNK = 1 << 20;
+    /** The stream bytes a sender gathers into one MIGRATE_STREAM frame at most. */
+    static final int MAX_STREAM_CHUNK = 256 << 10;
 
     private MigrationCodec() {
     }

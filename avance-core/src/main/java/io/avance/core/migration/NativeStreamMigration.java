@@ -204,7 +204,13 @@ final class NativeStreamMigration implements OutgoingMigration {
             if (cancelRequested) {
                 throw new MigrationException("cancelled");
             }
-            adapter.nativeMigration().send(spec.name(), new StreamChannel());
+            StreamChannel stream = new StreamChannel();
+            try {
+                adapter.nativeMigration().send(spec.name(), stream);
+                stream.flush();
+            } finally {
+                stream.close();
+            }
             streamed = true;
             pausedAtNanos = engine.clock().nanoTime();
             phase(MigrationPhase.STOP_AND_COPY);
@@ -304,9 +310,16 @@ final class NativeStreamMigration implements OutgoingMigration {
         }
     }
 
-    /** The hypervisor's stream, cut into MIGRATE_STREAM frames with the channel's back-pressure. */
+    /**
+     * The hypervisor's stream, gathered into MIGRATE_STREAM frames of up to {@link MigrationCodec#MAX_STREAM_CHUNK} bytes
+     * with the channel's back-pressure. Hypervisors write their streams in pieces as small as a
+     * page header; a frame for each would cost the link's event loops more than the bytes do. The
+     * stream runs one way, so holding a partial frame until more comes, or until the hypervisor's
+     * send returns and {@link #flush} is called, can delay nothing the hypervisor waits for.
+     */
     private final class StreamChannel implements WritableByteChannel {
         private boolean open = true;
+        private ByteBuf pending;
 
         @Override
         public int write(ByteBuffer source) throws IOException {
@@ -315,30 +328,53 @@ final class NativeStreamMigration implements OutgoingMigration {
             }
             int written = 0;
             while (source.hasRemaining()) {
-                MigrationEngine.Link link = engine.link();
-                try {
-                    if (link == null || !engine.awaitWritable(engine.clock().nanoTime() + STALL_TIMEOUT_NANOS)) {
-                        throw new IOException("the migration channel to " + target + " is down or stalled");
+                if (pending == null) {
+                    MigrationEngine.Link link = engine.link();
+                    if (link == null) {
+                        throw new IOException("the migration channel to " + target + " is down");
                     }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new java.io.InterruptedIOException("interrupted sending the migration stream");
+                    pending = link.allocator().directBuffer(MigrationCodec.MAX_STREAM_CHUNK, MigrationCodec.MAX_STREAM_CHUNK);
                 }
-                int chunk = Math.min(source.remaining(), MigrationCodec.MAX_STREAM_CHUNK);
-                ByteBuf data = link.allocator().directBuffer(chunk, chunk);
+                int chunk = Math.min(source.remaining(), pending.writableBytes());
                 ByteBuffer slice = source.duplicate();
                 slice.limit(slice.position() + chunk);
-                data.writeBytes(slice);
+                pending.writeBytes(slice);
                 source.position(source.position() + chunk);
-                ByteBuf header = link.allocator().buffer(16);
-                header.writeLong(id);
-                if (!link.send(FrameFormat.compose(link.allocator(), FrameType.MIGRATE_STREAM, header, data))) {
-                    throw new IOException("the migration channel to " + target + " closed");
-                }
                 written += chunk;
-                bytesSent += chunk;
+                if (!pending.isWritable()) {
+                    flush();
+                }
             }
             return written;
+        }
+
+        /** Sends what is gathered, waiting while the channel is full. */
+        void flush() throws IOException {
+            if (pending == null || !pending.isReadable()) {
+                return;
+            }
+            ByteBuf data = pending;
+            pending = null;
+            MigrationEngine.Link link = engine.link();
+            try {
+                if (link == null || !engine.awaitWritable(engine.clock().nanoTime() + STALL_TIMEOUT_NANOS)) {
+                    throw new IOException("the migration channel to " + target + " is down or stalled");
+                }
+            } catch (InterruptedException e) {
+                data.release();
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted sending the migration stream");
+            } catch (IOException e) {
+                data.release();
+                throw e;
+            }
+            int length = data.readableBytes();
+            ByteBuf header = link.allocator().buffer(16);
+            header.writeLong(id);
+            if (!link.send(FrameFormat.compose(link.allocator(), FrameType.MIGRATE_STREAM, header, data))) {
+                throw new IOException("the migration channel to " + target + " closed");
+            }
+            bytesSent += length;
         }
 
         @Override
@@ -349,6 +385,10 @@ final class NativeStreamMigration implements OutgoingMigration {
         @Override
         public void close() {
             open = false;
+            if (pending != null) {
+                pending.release();
+                pending = null;
+            }
         }
     }
 }

@@ -39,8 +39,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--size", defaultValue = "1GiB", description = "nbd, resync: the volume's size")
     private String size;
 
-    @Option(names = "--seconds", defaultValue = "20", description = "nbd: how long each random-write run lasts")
+    @Option(names = "--seconds", defaultValue = "10", description = "nbd: how long each random-write run lasts")
     private int seconds;
+
+    @Option(names = "--rounds", defaultValue = "3", description = "nbd: rounds of the three targets (medians reported)")
+    private int rounds;
 
     @Option(names = "--dirty-percent", defaultValue = "10", description = "resync: the share of blocks changed")
     private double dirtyPercent;
@@ -60,7 +63,7 @@ final class BenchCommand implements Callable<Integer> {
         return switch (which) {
             case "takeover" -> takeover();
             case "idle" -> idle();
-            case "nbd" -> storage("avance-bench-nbd-").nbd();
+            case "nbd" -> storage("avance-bench-nbd-").nbd(rounds);
             case "resync" -> storage("avance-bench-resync-").resync(dirtyPercent / 100);
             case "migration" -> new MigrationBench(directory != null ? directory : Workspace.scratch("avance-bench-mig-"),
                     io.avance.core.config.ConfigValues.sizeBytes("--memory", memory), dirtyRates).run();

@@ -48,25 +48,34 @@ final class NbdBench {
     private record Row(String target, FioResult sequential, FioResult random) {
     }
 
-    int nbd() throws IOException {
-        System.out.printf("fio through NBD, %d MiB volume, on loopback; each target in turn, in one run.%n",
-                sizeBytes >> 20);
-        List<Row> rows = new ArrayList<>();
+    int nbd(int rounds) throws IOException {
+        System.out.printf("fio through NBD, %d MiB volume, on loopback; %d rounds, each target in turn in every round,%n"
+                + "all three serving throughout; medians reported.%n", sizeBytes >> 20, rounds);
+        List<List<Row>> byTarget = new ArrayList<>(List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>()));
+        Path image = directory.resolve("qemu-nbd.img");
         try (Workspace pair = new Workspace(directory.resolve("pair"), List.of(),
-                p -> p.withNbd().with("volume." + VOLUME + ".size", sizeBytes + ""))) {
+                p -> p.withNbd().with("volume." + VOLUME + ".size", sizeBytes + ""));
+             NodeProcess solo = standalone(directory.resolve("standalone"))) {
             NodeProcess alpha = pair.start(LoopbackPair.ALPHA);
             NodeProcess beta = pair.start(LoopbackPair.BETA);
             alpha.awaitRole(PairRole.PRIMARY, START);
             beta.awaitRole(PairRole.BACKUP, START);
             awaitState(alpha, "SYNCED");
-            rows.add(measure("(a) Avance, replicated", pair.pair.nbdUri(LoopbackPair.ALPHA, VOLUME)));
+            try (ExternalTool.Running qemu = qemuNbd(image)) {
+                String[] names = {"(a) Avance, replicated", "(b) Avance, standalone", "(c) qemu-nbd"};
+                String[] uris = {pair.pair.nbdUri(LoopbackPair.ALPHA, VOLUME),
+                        "nbd://127.0.0.1:" + soloPort + "/" + VOLUME, "nbd://127.0.0.1:" + qemuPort + "/" + VOLUME};
+                for (int round = 1; round <= rounds; round++) {
+                    System.out.printf("%nround %d%n", round);
+                    for (int target = 0; target < 3; target++) {
+                        byTarget.get(target).add(measure(names[target], uris[target]));
+                    }
+                }
+            }
         }
-        try (NodeProcess solo = standalone(directory.resolve("standalone"))) {
-            rows.add(measure("(b) Avance, standalone", "nbd://127.0.0.1:" + soloPort + "/" + VOLUME));
-        }
-        Path image = directory.resolve("qemu-nbd.img");
-        try (ExternalTool.Running qemu = qemuNbd(image)) {
-            rows.add(measure("(c) qemu-nbd", "nbd://127.0.0.1:" + qemuPort + "/" + VOLUME));
+        List<Row> rows = new ArrayList<>();
+        for (List<Row> runs : byTarget) {
+            rows.add(median(runs));
         }
         System.out.printf("%n| Target | 4 KiB random write, QD 32: IOPS | p50 | p99 | 1 MiB sequential write |%n");
         System.out.printf("|---|---|---|---|---|%n");
@@ -84,6 +93,16 @@ final class NbdBench {
                 standalone.random().iops() / qemu.random().iops(),
                 standalone.sequential().bytesPerSecond() / qemu.sequential().bytesPerSecond());
         return 0;
+    }
+
+    /** The run with the median random IOPS, and the median sequential rate, of one target's rounds. */
+    private static Row median(List<Row> runs) {
+        List<Row> byRandom = new ArrayList<>(runs);
+        byRandom.sort(java.util.Comparator.comparingDouble(row -> row.random().iops()));
+        List<Row> bySequential = new ArrayList<>(runs);
+        bySequential.sort(java.util.Comparator.comparingDouble(row -> row.sequential().bytesPerSecond()));
+        return new Row(runs.get(0).target(), bySequential.get(runs.size() / 2).sequential(),
+                byRandom.get(runs.size() / 2).random());
     }
 
     int resync(double dirtyFraction) throws IOException {
@@ -123,6 +142,13 @@ final class NbdBench {
                 System.out.printf("  bytes on the private link, both ways, from the backup's start to in sync "
                         + "(data, headers, acknowledgements, heartbeats): %,d = %.3f x the dirty bytes (target "
                         + "at most 1.05)%n", sent, (double) sent / dirtyBytes);
+                NodeEvent resyncStart = alpha.awaitAfter(startedAt, event -> event.type().equals("volume")
+                        && event.get("to").orElse("").equals("SYNC_SOURCE"), START);
+                NodeEvent resyncEnd = alpha.awaitAfter(resyncStart.atNanos(), event -> event.type().equals("volume")
+                        && event.get("to").orElse("").equals("SYNCED"), START);
+                double resyncSeconds = (resyncEnd.atNanos() - resyncStart.atNanos()) / 1e9;
+                System.out.printf("  the resync itself (primary SYNC_SOURCE to SYNCED): %.2f s, %.0f MB/s%n", resyncSeconds,
+                        dirtyBytes / 1e6 / resyncSeconds);
                 System.out.printf("  backup start to in sync: %.2f s (includes the backup's JVM start and pairing)%n",
                         took);
             }

@@ -131,25 +131,78 @@ final class MigrationStream {
     }
 
     /**
-     * Copies frames from the channel into the pipe libxl reads, up to the end marker.
+     * Reads frames until the stream's first bytes show that libxl may be handed it: libxl 4.17
+     * crashes the process when its stream fails before its save helper has started (see
+     * {@link LibxlStreamCheck}), so a sender that failed at once, hung up, or sent something
+     * else is refused here, before libxl is called.
+     *
+     * @param in    the engine's channel
+     * @param check the check the rest of the stream goes on through
+     * @return the payload bytes read, at least the libxl header and its first record
+     * @throws IOException if the stream ends, aborts or is malformed before that
+     */
+    static ByteBuffer readPrefix(ReadableByteChannel in, LibxlStreamCheck check) throws IOException {
+        ByteBuffer prefix = ByteBuffer.allocate(0);
+        ByteBuffer header = ByteBuffer.allocate(4);
+        while (!check.libxlMayRead()) {
+            header.clear();
+            readFully(in, header);
+            int length = header.flip().getInt();
+            if (length == END) {
+                throw new IOException("the migration stream ended after " + prefix.remaining()
+                        + " bytes, before libxl's stream header and first record");
+            }
+            if (length == ABORT) {
+                throw new IOException("the sender aborted the migration stream after " + prefix.remaining()
+                        + " bytes, before it started");
+            }
+            if (length < 0 || length > MAX_FRAME_BYTES) {
+                throw new IOException("malformed migration stream: frame length " + length + " after "
+                        + prefix.remaining() + " bytes");
+            }
+            ByteBuffer frame = ByteBuffer.allocate(length);
+            readFully(in, frame);
+            frame.flip();
+            check.accept(frame.duplicate());
+            ByteBuffer joined = ByteBuffer.allocate(prefix.remaining() + length);
+            joined.put(prefix).put(frame).flip();
+            prefix = joined;
+        }
+        return prefix;
+    }
+
+    /**
+     * Copies the stream into the pipe libxl reads: first what {@link #readPrefix} read, then
+     * frames from the channel up to the end marker, each checked before libxl sees a byte of it.
      *
      * @param c       libc
      * @param in      the engine's channel
      * @param writeFd the pipe's write end (blocking); closed on return, so libxl sees EOF
-     * @return the payload bytes copied
-     * @throws IOException if the channel fails or ends early, a frame is malformed, the sender
-     *                     aborted, or libxl stopped reading
+     * @param check   the check that accepted the prefix
+     * @param prefix  the bytes {@link #readPrefix} returned
+     * @return the payload bytes copied, the prefix included
+     * @throws IOException if the channel fails or ends early, a frame or the libxl stream is
+     *                     malformed, the sender aborted, or libxl stopped reading
      */
-    static long pumpFromChannel(LibC c, ReadableByteChannel in, int writeFd) throws IOException {
-        Memory buffer = new Memory(MAX_FRAME_BYTES);
+    static long pumpFromChannel(LibC c, ReadableByteChannel in, int writeFd, LibxlStreamCheck check,
+            ByteBuffer prefix) throws IOException {
+        Memory buffer = new Memory(Math.max(MAX_FRAME_BYTES, prefix.remaining()));
         ByteBuffer header = ByteBuffer.allocate(4);
         long total = 0;
         try {
+            int first = prefix.remaining();
+            buffer.getByteBuffer(0, first).put(prefix.duplicate());
+            writeAll(c, writeFd, buffer, first);
+            total += first;
             while (true) {
                 header.clear();
                 readFully(in, header);
                 int length = header.flip().getInt();
                 if (length == END) {
+                    if (!check.complete()) {
+                        throw new IOException("the migration stream ended after " + total + " bytes, in "
+                                + check.section() + " of libxl's stream");
+                    }
                     return total;
                 }
                 if (length == ABORT) {
@@ -159,7 +212,10 @@ final class MigrationStream {
                     throw new IOException("malformed migration stream: frame length " + length + " after " + total
                             + " bytes");
                 }
-                readFully(in, buffer.getByteBuffer(0, length));
+                ByteBuffer frame = buffer.getByteBuffer(0, length);
+                readFully(in, frame);
+                frame.flip();
+                check.accept(frame);
                 writeAll(c, writeFd, buffer, length);
                 total += length;
             }

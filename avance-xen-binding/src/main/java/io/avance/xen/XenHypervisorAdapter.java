@@ -1101,6 +1101,9 @@ public final class XenHypervisorAdapter implements HypervisorAdapter {
                         watch.expected = Expectation.NONE;
                     }
                     resumeIfSuspended(domid, e);
+                    if (watch != null) {
+                        reactIfItEndedMeanwhile(watch, e);
+                    }
                     throw e;
                 }
             });
@@ -1154,6 +1157,24 @@ public final class XenHypervisorAdapter implements HypervisorAdapter {
             LOG.log(Level.INFO, "VM {0}: sent {1} bytes of libxl stream from domain {2}", vm, bytes, domid);
         }
 
+        /**
+         * A guest that shut down, rebooted or crashed while it was being saved had its event
+         * ignored as part of the migration; with the migration given up, it gets the reaction it
+         * would have had (a rebuild after a reboot, for one).
+         */
+        private void reactIfItEndedMeanwhile(Watch watch, RuntimeException cause) {
+            try {
+                Optional<DomainSnapshot> now = call(s -> s.domainInfo(watch.domid));
+                if (now.isPresent() && now.get().shutdown()
+                        && now.get().shutdownReason() != DomainStates.SHUTDOWN_SUSPEND) {
+                    int reason = now.get().shutdownReason();
+                    workers.execute(() -> reactToShutdown(watch, reason));
+                }
+            } catch (RuntimeException e) {
+                cause.addSuppressed(e);
+            }
+        }
+
         private void resumeIfSuspended(int domid, RuntimeException cause) {
             try {
                 Optional<DomainSnapshot> now = call(s -> s.domainInfo(domid));
@@ -1188,9 +1209,20 @@ public final class XenHypervisorAdapter implements HypervisorAdapter {
                     disks.add(context.attach(disk).nbdUri());
                 }
                 Map<String, Object> config = DomainConfigJson.build(spec, incomingName, definition.uuid(), disks);
+                // libxl is called only once the stream has begun as libxl writes it: its own
+                // failure before that point crashes the process (LibxlStreamCheck).
+                LibxlStreamCheck check = new LibxlStreamCheck();
+                java.nio.ByteBuffer prefix;
+                try {
+                    prefix = MigrationStream.readPrefix(in, check);
+                } catch (IOException e) {
+                    throw new HypervisorException("receiving VM '" + vm + "' refused before libxl: "
+                            + e.getMessage(), e);
+                }
                 LibC c = session.libraries().c();
                 int[] fds = pipe(c);
-                Future<Long> pump = workers.submit(() -> MigrationStream.pumpFromChannel(c, in, fds[1]));
+                Future<Long> pump = workers.submit(() -> MigrationStream.pumpFromChannel(c, in, fds[1], check,
+                        prefix));
                 int domid;
                 try {
                     domid = call(s -> s.restoreDomain(vm, config, fds[0]));

@@ -13,6 +13,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
+import java.util.Arrays;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -55,8 +56,9 @@ class MigrationStreamTest {
 
     @Test
     void carriesAStreamBothWaysAndStopsAtItsEnd() throws Exception {
-        byte[] data = new byte[3_000_000 + 17];
-        new Random(5).nextBytes(data);
+        byte[] body = new byte[3_000_000 + 17];
+        new Random(5).nextBytes(body);
+        byte[] data = LibxlStreams.begin().record(5, body).end();
         int[] source = pipe();
         C.fcntl(source[0], LibC.F_SETFL, C.fcntl(source[0], LibC.F_GETFL, 0) | LibC.O_NONBLOCK);
         AtomicBoolean done = new AtomicBoolean();
@@ -79,7 +81,9 @@ class MigrationStreamTest {
         CompletableFuture<byte[]> consumer = CompletableFuture.supplyAsync(() -> readAll(target[0]));
         ByteArrayInputStream in = new ByteArrayInputStream(wire.toByteArray());
         var channel = Channels.newChannel(in);
-        long received = MigrationStream.pumpFromChannel(C, channel, target[1]);
+        LibxlStreamCheck check = new LibxlStreamCheck();
+        ByteBuffer prefix = MigrationStream.readPrefix(channel, check);
+        long received = MigrationStream.pumpFromChannel(C, channel, target[1], check, prefix);
         assertEquals(data.length, received);
         assertArrayEquals(data, consumer.get(10, TimeUnit.SECONDS));
         C.close(target[0]);
@@ -131,20 +135,56 @@ class MigrationStreamTest {
         C.close(source[1]);
     }
 
+    /** Refused before libxl is called: nothing reached the pipe, and libxl was never started. */
     @Test
-    void refusesAnAbortedATruncatedOrAMalformedStream() {
-        assertFails(new byte[] {0, 0, 0, 3, 1, 2, 3, -1, -1, -1, -1}, "aborted");
-        assertFails(new byte[] {0, 0, 0, 3, 1, 2}, "ended before its end marker");
-        assertFails(new byte[] {0, 0, 0, 3, 1, 2, 3}, "ended before its end marker");
-        assertFails(new byte[] {0x7f, 0, 0, 0}, "frame length");
-        assertFails(new byte[] {-1, -1, -1, -2}, "frame length");
+    void refusesAStreamThatFailsBeforeLibxlsHeaderAndFirstRecord() {
+        byte[] start = LibxlStreams.begin().bytes();
+        assertRefusedEarly(new byte[] {0, 0, 0, 0}, "ended after 0 bytes");
+        assertRefusedEarly(new byte[] {-1, -1, -1, -1}, "aborted");
+        assertRefusedEarly(new byte[0], "ended before its end marker");
+        assertRefusedEarly(concat(frame(Arrays.copyOf(start, 20)), new byte[] {0, 0, 0, 0}), "ended after 20 bytes");
+        byte[] foreign = start.clone();
+        foreign[0] = 'X';
+        assertRefusedEarly(frame(foreign), "not a libxl migration stream");
+        assertRefusedEarly(new byte[] {0x7f, 0, 0, 0}, "frame length");
+    }
+
+    @Test
+    void refusesAnAbortedATruncatedOrAMalformedStreamAfterItsStart() {
+        byte[] start = LibxlStreams.begin().bytes();
+        assertFails(concat(frame(start), new byte[] {-1, -1, -1, -1}), "aborted");
+        assertFails(concat(frame(start), new byte[] {0, 0, 0, 0}), "in LIBXC_RECORD_HEADER of libxl's stream");
+        assertFails(concat(frame(start), new byte[] {0, 0, 0, 3, 1, 2}), "ended before its end marker");
+        assertFails(concat(frame(start), new byte[] {-1, -1, -1, -2}), "frame length");
+        byte[] whole = LibxlStreams.begin().end();
+        assertFails(concat(frame(whole), frame(new byte[8]), new byte[] {0, 0, 0, 0}), "after the stream's END");
+    }
+
+    private static byte[] frame(byte[] payload) {
+        return ByteBuffer.allocate(4 + payload.length).putInt(payload.length).put(payload).array();
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (byte[] part : parts) {
+            out.write(part, 0, part.length);
+        }
+        return out.toByteArray();
+    }
+
+    private static void assertRefusedEarly(byte[] wire, String why) {
+        IOException e = assertThrows(IOException.class, () -> MigrationStream.readPrefix(
+                Channels.newChannel(new ByteArrayInputStream(wire)), new LibxlStreamCheck()));
+        assertTrue(e.getMessage().contains(why), e.getMessage());
     }
 
     private static void assertFails(byte[] wire, String why) {
         int[] target = pipe();
         CompletableFuture<byte[]> consumer = CompletableFuture.supplyAsync(() -> readAll(target[0]));
-        IOException e = assertThrows(IOException.class, () -> MigrationStream.pumpFromChannel(C,
-                Channels.newChannel(new ByteArrayInputStream(wire)), target[1]));
+        var channel = Channels.newChannel(new ByteArrayInputStream(wire));
+        LibxlStreamCheck check = new LibxlStreamCheck();
+        IOException e = assertThrows(IOException.class, () -> MigrationStream.pumpFromChannel(C, channel, target[1],
+                check, MigrationStream.readPrefix(channel, check)));
         assertTrue(e.getMessage().contains(why), e.getMessage());
         // The pipe was closed, so the reader (libxl) sees EOF rather than waiting for ever.
         consumer.join();

@@ -236,4 +236,53 @@ class XenMigrationInDom0 {
         xen.adapter.pause("mig1");
         xen.adapter.resume("mig1");
     }
+
+    /**
+     * A peer that hangs up before sending a byte (its send failed at once, as when its VM could
+     * not migrate). libxl must never read that stream: its error path before the save helper
+     * starts calls a NULL function pointer (seen as SIGSEGV at libxenlight.so.4.17+0x57e00).
+     */
+    @Test
+    @Order(4)
+    void anEmptyStreamIsRefusedAndLeavesNoDomain() throws Exception {
+        assertReceiveFails(new byte[0]);
+        // The abort marker of a sender whose libxl failed before writing a byte.
+        assertReceiveFails(new byte[] {-1, -1, -1, -1});
+        // Twenty bytes that are not libxl's stream.
+        assertReceiveFails(ByteBuffer.allocate(24).putInt(20).put("not a libxl stream!!".getBytes(
+                StandardCharsets.US_ASCII)).array());
+    }
+
+    private static void assertReceiveFails(byte[] wire) throws Exception {
+        NativeMigration migration = xen.adapter.nativeMigration();
+        try (ServerSocketChannel listener = ServerSocketChannel.open()) {
+            listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            CompletableFuture<Void> peer = CompletableFuture.runAsync(() -> {
+                try (SocketChannel out = SocketChannel.open(listener.getLocalAddress())) {
+                    ByteBuffer data = ByteBuffer.wrap(wire);
+                    while (data.hasRemaining()) {
+                        out.write(data);
+                    }
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            try (SocketChannel in = listener.accept()) {
+                HypervisorException e = assertThrows(HypervisorException.class, () -> migration.receive(spec, in));
+                System.out.println("refused stream of " + wire.length + " bytes: " + e.getMessage());
+            }
+            peer.get(60, TimeUnit.SECONDS);
+        }
+        Dom0Fixture.await("no incoming domain left", GUEST, () -> {
+            try {
+                String xl = Dom0Fixture.run("xl", "list");
+                return xl.contains("mig1--incoming") ? Optional.empty() : Optional.of(xl);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        });
+    }
 }

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
@@ -57,7 +58,7 @@ class XenInQemuIT {
         Path work = property("avance.xen.work");
         Path lib = property("avance.xen.lib");
         Path cache = property("avance.xen.cache");
-        int timeout = Integer.getInteger("avance.xen.timeoutSeconds", 900);
+        int timeout = Integer.getInteger("avance.xen.timeoutSeconds", 1200);
         Path payload = work.resolve("payload");
         deleteTree(payload);
         Files.createDirectories(payload.resolve("lib"));
@@ -103,25 +104,32 @@ class XenInQemuIT {
             fail("Xen in QEMU did not finish within " + timeout + " s; serial log " + serial + ":\n"
                     + lastLines(console, 60));
         }
-        byte[] report = report(console, serial);
+        byte[] report = report(console, serial, "REPORT");
         Files.write(work.resolve("TEST-in-dom0.xml"), report);
-        List<DynamicTest> tests = tests(report);
+        byte[] rerun = console.contains("AVANCE-RERUN-BEGIN") ? report(console, serial, "RERUN") : null;
+        Set<String> passedOnRerun = Set.of();
+        if (rerun != null) {
+            Files.write(work.resolve("TEST-in-dom0-rerun.xml"), rerun);
+            passedOnRerun = passedOnRerun(rerun);
+        }
+        List<DynamicTest> tests = tests(report, passedOnRerun);
         assertTrue(tests.size() >= (select.isBlank() ? 10 : 1),
                 "dom0 ran only " + tests.size() + " tests; serial log " + serial);
         return tests.stream();
     }
 
-    /** The XML report dom0 sent, checked against its SHA-256. */
-    private static byte[] report(String console, Path serial) throws Exception {
+    /** An XML report dom0 sent ({@code kind} REPORT, or RERUN for its failed tests' rerun), checked against its SHA-256. */
+    private static byte[] report(String console, Path serial, String kind) throws Exception {
         String[] lines = console.replace("\r", "").split("\n");
         String sha = null;
         StringBuilder base64 = null;
+        String marker = "AVANCE-" + kind + "-";
         for (String line : lines) {
-            if (line.startsWith("AVANCE-REPORT-SHA256 ")) {
-                sha = line.substring("AVANCE-REPORT-SHA256 ".length()).strip();
-            } else if (line.equals("AVANCE-REPORT-BEGIN")) {
+            if (line.startsWith(marker + "SHA256 ")) {
+                sha = line.substring((marker + "SHA256 ").length()).strip();
+            } else if (line.equals(marker + "BEGIN")) {
                 base64 = new StringBuilder();
-            } else if (line.equals("AVANCE-REPORT-END")) {
+            } else if (line.equals(marker + "END")) {
                 break;
             } else if (base64 != null) {
                 base64.append(line.strip());
@@ -138,8 +146,38 @@ class XenInQemuIT {
         }
     }
 
-    /** One dynamic test per test case of the report, passing or failing as it did in dom0. */
-    private static List<DynamicTest> tests(byte[] report) throws Exception {
+    /** The unique ids of the test cases that passed in the rerun report. */
+    private static Set<String> passedOnRerun(byte[] rerun) throws Exception {
+        Document document = DocumentBuilderFactory.newInstance().newDocumentBuilder()
+                .parse(new ByteArrayInputStream(rerun));
+        NodeList cases = document.getElementsByTagName("testcase");
+        Set<String> passed = new java.util.HashSet<>();
+        for (int i = 0; i < cases.getLength(); i++) {
+            Element testcase = (Element) cases.item(i);
+            if (first(testcase, "failure") == null && first(testcase, "error") == null
+                    && first(testcase, "skipped") == null) {
+                uniqueId(testcase).ifPresent(passed::add);
+            }
+        }
+        return passed;
+    }
+
+    /** The test's unique id, which the console launcher writes into its output. */
+    private static java.util.Optional<String> uniqueId(Element testcase) {
+        Element output = first(testcase, "system-out");
+        if (output == null) {
+            return java.util.Optional.empty();
+        }
+        return output.getTextContent().lines().filter(line -> line.startsWith("unique-id: "))
+                .map(line -> line.substring("unique-id: ".length()).strip()).findFirst();
+    }
+
+    /**
+     * One dynamic test per test case of the report, passing or failing as it did in dom0; a test
+     * that failed and then passed when dom0 ran it again alone passes, with its first failure
+     * printed (the guest kernel's suspend under nested emulation is the known cause).
+     */
+    private static List<DynamicTest> tests(byte[] report, Set<String> passedOnRerun) throws Exception {
         Document document = DocumentBuilderFactory.newInstance().newDocumentBuilder()
                 .parse(new ByteArrayInputStream(report));
         NodeList cases = document.getElementsByTagName("testcase");
@@ -153,11 +191,17 @@ class XenInQemuIT {
             Element skipped = first(testcase, "skipped");
             Element output = first(testcase, "system-out");
             String out = output == null ? "" : output.getTextContent();
+            java.util.Optional<String> id = uniqueId(testcase);
             tests.add(DynamicTest.dynamicTest(name, () -> {
                 if (!out.isBlank()) {
                     System.out.println(out.strip());
                 }
                 Element problem = failure != null ? failure : error;
+                if (problem != null && id.isPresent() && passedOnRerun.contains(id.get())) {
+                    System.out.println("FLAKY in dom0: passed on its rerun after failing with: "
+                            + problem.getAttribute("message"));
+                    return;
+                }
                 if (problem != null) {
                     throw new AssertionError("failed in dom0: " + problem.getAttribute("message") + "\n"
                             + problem.getTextContent());

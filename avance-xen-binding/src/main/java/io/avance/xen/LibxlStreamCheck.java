@@ -19,9 +19,9 @@ import java.util.Set;
  * record (LIBXC_CONTEXT); any failure before that (EOF, a short or wrong header, a read
  * error) tears the stream down through {@code libxl__save_helper_abort} on a helper that never
  * ran, and {@code helper_done} calls its completion callback, which is still NULL (SIGSEGV at
- * pc 0, return address {@code libxenlight.so.4.17+0x57e00}). The same holds on the sending
- * side (reported upstream: xen-devel, "error handling in libxl_domain_suspend", 2019-08-21).
- * Once the helper has run, libxl fails cleanly; but it then reads the records after the libxc
+ * pc 0, return address {@code libxenlight.so.4.17+0x57e00}). The sending side has the same
+ * weakness (seen once in this project's Xen stage; {@link MigrationStream} keeps libxl's writes
+ * from failing). Once the helper has run, libxl fails cleanly; but it then reads the records after the libxc
  * section itself, and allocates a record's body at the length the record states, and libxl
  * exits the process when an allocation fails. So the check covers:
  *

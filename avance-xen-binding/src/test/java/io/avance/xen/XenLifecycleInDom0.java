@@ -188,6 +188,10 @@ class XenLifecycleInDom0 {
         xen.adapter.define(spec);
         xen.adapter.start("life2");
         xen.awaitEvent("life2", VmEvent.Kind.STARTED, GUEST);
+        // Running, not booting: a guest whose kernel is still starting is not what a restarted
+        // node finds (and under emulation its early boot is where it most often fails).
+        Dom0Fixture.await("the guest's init", GUEST, () -> Optional.of(Dom0Fixture.console("life2"))
+                .filter(text -> text.contains("avance-guest: up")));
         String domid = xen.info("life2").hypervisorId();
         xen.adapter.close();
         // The VM keeps running while no adapter is open.
@@ -206,7 +210,8 @@ class XenLifecycleInDom0 {
             again.undefine("life2");
         } finally {
             again.close();
+            // The class's other tests and its cleanup use a fixture with an open adapter.
+            xen = new Dom0Fixture();
         }
-        xen = new Dom0Fixture();
     }
 }

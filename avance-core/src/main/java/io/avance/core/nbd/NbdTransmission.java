@@ -186,32 +186,42 @@ final class NbdTransmission extends ByteToMessageDecoder {
         int size = (int) length;
         started(context, size);
         volume.read(from, size, context.alloc()).whenComplete((data, error) -> context.executor().execute(() -> {
-            finished(context, size);
-            if (error != null) {
-                failed(context, request, NbdProtocol.CMD_READ, error);
-                return;
-            }
-            server.metrics().completed(NbdProtocol.CMD_READ, size);
-            ByteBuf header;
-            if (structured) {
-                header = context.alloc().buffer(28);
-                header.writeInt(NbdProtocol.STRUCTURED_REPLY_MAGIC).writeShort(NbdProtocol.REPLY_FLAG_DONE)
-                        .writeShort(size == 0 ? NbdProtocol.REPLY_TYPE_NONE : NbdProtocol.REPLY_TYPE_OFFSET_DATA)
-                        .writeLong(request).writeInt(size == 0 ? 0 : size + 8);
-                if (size > 0) {
-                    header.writeLong(from);
-                }
-            } else {
-                header = context.alloc().buffer(16);
-                header.writeInt(NbdProtocol.SIMPLE_REPLY_MAGIC).writeInt(0).writeLong(request);
-            }
-            if (size == 0 && structured) {
-                data.release();
-                context.writeAndFlush(header);
-            } else {
-                context.writeAndFlush(Unpooled.wrappedBuffer(header, data));
+            // The reply goes out before the request counts as finished: a disconnect waiting for
+            // the last one closes the connection after it, never before.
+            try {
+                replyToRead(context, request, from, size, data, error);
+            } finally {
+                finished(context, size);
             }
         }));
+    }
+
+    private void replyToRead(ChannelHandlerContext context, long request, long from, int size, ByteBuf data,
+                             Throwable error) {
+        if (error != null) {
+            failed(context, request, NbdProtocol.CMD_READ, error);
+            return;
+        }
+        server.metrics().completed(NbdProtocol.CMD_READ, size);
+        ByteBuf header;
+        if (structured) {
+            header = context.alloc().buffer(28);
+            header.writeInt(NbdProtocol.STRUCTURED_REPLY_MAGIC).writeShort(NbdProtocol.REPLY_FLAG_DONE)
+                    .writeShort(size == 0 ? NbdProtocol.REPLY_TYPE_NONE : NbdProtocol.REPLY_TYPE_OFFSET_DATA)
+                    .writeLong(request).writeInt(size == 0 ? 0 : size + 8);
+            if (size > 0) {
+                header.writeLong(from);
+            }
+        } else {
+            header = context.alloc().buffer(16);
+            header.writeInt(NbdProtocol.SIMPLE_REPLY_MAGIC).writeInt(0).writeLong(request);
+        }
+        if (size == 0 && structured) {
+            data.release();
+            context.writeAndFlush(header);
+        } else {
+            context.writeAndFlush(Unpooled.wrappedBuffer(header, data));
+        }
     }
 
     private void write(ChannelHandlerContext context, ByteBuf payload) {
@@ -225,12 +235,15 @@ final class NbdTransmission extends ByteToMessageDecoder {
         started(context, size);
         volume.write(offset, payload, (flags & NbdProtocol.CMD_FLAG_FUA) != 0)
                 .whenComplete((ignored, error) -> context.executor().execute(() -> {
-                    finished(context, size);
-                    if (error != null) {
-                        failed(context, request, NbdProtocol.CMD_WRITE, error);
-                    } else {
-                        server.metrics().completed(NbdProtocol.CMD_WRITE, size);
-                        succeed(context, request);
+                    try {
+                        if (error != null) {
+                            failed(context, request, NbdProtocol.CMD_WRITE, error);
+                        } else {
+                            server.metrics().completed(NbdProtocol.CMD_WRITE, size);
+                            succeed(context, request);
+                        }
+                    } finally {
+                        finished(context, size);
                     }
                 }));
     }
@@ -269,12 +282,15 @@ final class NbdTransmission extends ByteToMessageDecoder {
                      CompletableFuture<Void> operation) {
         started(context, bytes);
         operation.whenComplete((ignored, error) -> context.executor().execute(() -> {
-            finished(context, bytes);
-            if (error != null) {
-                failed(context, request, command, error);
-            } else {
-                server.metrics().completed(command, 0);
-                succeed(context, request);
+            try {
+                if (error != null) {
+                    failed(context, request, command, error);
+                } else {
+                    server.metrics().completed(command, 0);
+                    succeed(context, request);
+                }
+            } finally {
+                finished(context, bytes);
             }
         }));
     }

@@ -83,6 +83,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -800,8 +801,23 @@ public final class AvanceNode implements AutoCloseable {
                     }
                 }
             }
+            Set<String> moving = Set.copyOf(running);
+            Optional<String> unsettled = vmNotMoving(moving);
+            if (unsettled.isPresent()) {
+                String why = unsettled.get();
+                incarnation.execute(c -> c.onGracefulFailoverFailed(why, clock.nanoTime()));
+                return;
+            }
             if (running.isEmpty()) {
-                incarnation.execute(c -> c.onReadyToHandOver(clock.nanoTime()));
+                incarnation.execute(c -> {
+                    // A VM that began to start meanwhile would die in the handover: not now.
+                    Optional<String> late = vmNotMoving(moving);
+                    if (late.isPresent()) {
+                        c.onGracefulFailoverFailed(late.get(), clock.nanoTime());
+                    } else {
+                        c.onReadyToHandOver(clock.nanoTime());
+                    }
+                });
                 return;
             }
             evacuation = migrations.evacuate(running, migrationOptions, new Evacuation.Listener() {
@@ -809,6 +825,15 @@ public final class AvanceNode implements AutoCloseable {
                 public void onReadyToSwitch() {
                     // Every VM is paused and held by the peer: hand the role over, then let them run there.
                     incarnation.execute(c -> {
+                        Optional<String> late = vmNotMoving(moving);
+                        if (late.isPresent()) {
+                            // Started here while the others migrated: the handover would kill it.
+                            Evacuation current = evacuation;
+                            if (current != null) {
+                                current.cancel(late.get());
+                            }
+                            return;
+                        }
                         c.onReadyToHandOver(clock.nanoTime());
                         boolean handedOver = c.liveRole() != PairRole.PRIMARY;
                         Evacuation current = evacuation;
@@ -828,6 +853,30 @@ public final class AvanceNode implements AutoCloseable {
                     evacuation = null;
                 }
             });
+        }
+
+        /**
+         * A VM that lives on this node (running, paused, starting, stopping or migrating) and is
+         * not among those moving: handing the primary role over now would stop it here and
+         * start it afresh on the peer, a reboot where a live migration was asked for.
+         */
+        private Optional<String> vmNotMoving(Set<String> moving) {
+            if (supervisor == null) {
+                return Optional.empty();
+            }
+            for (io.avance.api.vm.ManagedVm vm : supervisor.list()) {
+                io.avance.api.hypervisor.VmState state = vm.state();
+                boolean here = state == io.avance.api.hypervisor.VmState.RUNNING
+                        || state == io.avance.api.hypervisor.VmState.PAUSED
+                        || state == io.avance.api.hypervisor.VmState.STARTING
+                        || state == io.avance.api.hypervisor.VmState.STOPPING
+                        || state == io.avance.api.hypervisor.VmState.MIGRATING;
+                if (here && !moving.contains(vm.name())) {
+                    return Optional.of("VM " + vm.name() + " is " + state + " here: a switchover live-migrates"
+                            + " running VMs, and waits until this one has started or stopped");
+                }
+            }
+            return Optional.empty();
         }
 
         @Override

@@ -324,6 +324,13 @@ public final class PairController {
         if (peerDeclaredDown) {
             return "refused: the backup is declared down";
         }
+        for (io.avance.api.failover.VmStatus vm : environment.vms()) {
+            if (vm.state() == io.avance.api.hypervisor.VmState.STARTING
+                    || vm.state() == io.avance.api.hypervisor.VmState.STOPPING) {
+                return "refused: VM " + vm.name() + " is " + vm.state() + "; a switchover live-migrates running VMs,"
+                        + " try again once it has started or stopped";
+            }
+        }
         String outcome = migrateToPeer("operator: " + reason);
         if (outcome.equals("started")) {
             environment.audit("switchover", "to " + peerId.get() + ": " + reason, "requested by an operator");

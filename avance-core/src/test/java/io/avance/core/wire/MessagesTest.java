@@ -91,13 +91,21 @@ class MessagesTest {
         try {
             int roleOffset = 1 + 5 + 8 * 5 + 1 + 5;
             ByteBuf badRole = payload.copy();
-            badRole.setByte(roleOffset, 9);
-            assertTrue(assertThrows(ProtocolException.class, () -> Messages.decode(FrameType.HEARTBEAT, badRole))
-                    .getMessage().contains("unknown role code 9"));
+            try {
+                badRole.setByte(roleOffset, 9);
+                assertTrue(assertThrows(ProtocolException.class, () -> Messages.decode(FrameType.HEARTBEAT, badRole))
+                        .getMessage().contains("unknown role code 9"));
+            } finally {
+                badRole.release();
+            }
             ByteBuf badId = payload.copy();
-            badId.setByte(1, '!');
-            assertTrue(assertThrows(ProtocolException.class, () -> Messages.decode(FrameType.HEARTBEAT, badId))
-                    .getMessage().contains("node id"));
+            try {
+                badId.setByte(1, '!');
+                assertTrue(assertThrows(ProtocolException.class, () -> Messages.decode(FrameType.HEARTBEAT, badId))
+                        .getMessage().contains("node id"));
+            } finally {
+                badId.release();
+            }
         } finally {
             payload.release();
         }

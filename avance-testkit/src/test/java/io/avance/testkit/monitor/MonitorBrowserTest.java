@@ -214,8 +214,13 @@ class MonitorBrowserTest {
     }
 
     private static String role(WebDriver driver, String node) {
-        List<WebElement> card = driver.findElements(By.id("node-" + node));
-        return card.isEmpty() ? "" : String.valueOf(card.get(0).getAttribute("data-role"));
+        try {
+            List<WebElement> card = driver.findElements(By.id("node-" + node));
+            return card.isEmpty() ? "" : String.valueOf(card.get(0).getAttribute("data-role"));
+        } catch (org.openqa.selenium.StaleElementReferenceException e) {
+            // The live page redrew the card between finding and reading it: read again next poll.
+            return "";
+        }
     }
 
     private void logIn(WebDriver driver, WebDriverWait wait, String user, String password) {

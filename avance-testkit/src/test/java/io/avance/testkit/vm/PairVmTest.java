@@ -137,6 +137,40 @@ class PairVmTest {
         }
     }
 
+    /**
+     * A switchover asked for while a VM boots is refused rather than handing the role over
+     * under it (which would stop the VM here and boot it afresh on the peer); once it runs, the
+     * switchover live-migrates it.
+     */
+    @Test
+    void aSwitchoverWaitsForAVmThatIsStillStarting() throws Exception {
+        try (InProcessPair pair = pair()) {
+            AvanceNode primary = pair.awaitPaired(LIMIT);
+            AvanceNode backup = pair.other(primary);
+            int port = freePort();
+            // Filling 512 MiB with random bytes keeps the guest booting for a while.
+            VmSpec spec = SimulatedHypervisor.kvSpec("vm1", 512 * MIB, new VmSpec.Disk("vm1-disk", 16 * MIB, 1), port,
+                    Map.of(SimulatedHypervisor.OPTION_FILL, "random"));
+            java.util.concurrent.CompletableFuture<ManagedVm> defined = java.util.concurrent.CompletableFuture
+                    .supplyAsync(() -> primary.vms().define(spec, true));
+            pair.events().await(() -> primary.vms().get("vm1").map(v -> v.state() == VmState.STARTING).orElse(false),
+                    LIMIT, () -> "the VM was never seen starting: " + primary.vms().list());
+            String refused = primary.switchover("test");
+            assertTrue(refused.startsWith("refused: VM vm1 is STARTING"), refused);
+            assertEquals(VmState.RUNNING, defined.get(60, java.util.concurrent.TimeUnit.SECONDS).state());
+            assertEquals(PairRole.PRIMARY, primary.role(), "no handover under a booting VM");
+            assertEquals("started", primary.switchover("test"));
+            pair.events().await(() -> backup.role() == PairRole.PRIMARY && !migrations.isEmpty()
+                    && backup.vms().get("vm1").map(v -> v.state() == VmState.RUNNING).orElse(false), LIMIT,
+                    () -> "the switchover did not complete: " + migrations + " " + backup.vms().list());
+            assertEquals(MigrationPhase.COMPLETED, migrations.get(0).outcome(), migrations.get(0).toString());
+            try (KvClient client = new KvClient(port)) {
+                client.put("after", "the-move");
+                assertEquals(backup.id().value(), client.stats().node());
+            }
+        }
+    }
+
     @Test
     void aCrashedVmIsRestartedWhereItRunsWithItsDiskData() throws Exception {
         try (InProcessPair pair = pair()) {

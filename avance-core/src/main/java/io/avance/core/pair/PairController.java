@@ -311,6 +311,13 @@ public final class PairController {
         if (role != PairRole.PRIMARY || peerId.isEmpty()) {
             return "refused: this node is not the primary";
         }
+        for (io.avance.api.failover.VmStatus vm : environment.vms()) {
+            if (vm.state() == io.avance.api.hypervisor.VmState.STARTING
+                    || vm.state() == io.avance.api.hypervisor.VmState.STOPPING) {
+                return "refused: VM " + vm.name() + " is " + vm.state() + "; a switchover live-migrates running VMs,"
+                        + " try again once it has started or stopped";
+            }
+        }
         Message.Heartbeat peer = peerHeartbeat;
         if (peer == null || peer.role() != PairRole.BACKUP || peer.epoch() != epoch) {
             return "refused: the peer is not this epoch's backup";
@@ -323,13 +330,6 @@ public final class PairController {
         }
         if (peerDeclaredDown) {
             return "refused: the backup is declared down";
-        }
-        for (io.avance.api.failover.VmStatus vm : environment.vms()) {
-            if (vm.state() == io.avance.api.hypervisor.VmState.STARTING
-                    || vm.state() == io.avance.api.hypervisor.VmState.STOPPING) {
-                return "refused: VM " + vm.name() + " is " + vm.state() + "; a switchover live-migrates running VMs,"
-                        + " try again once it has started or stopped";
-            }
         }
         String outcome = migrateToPeer("operator: " + reason);
         if (outcome.equals("started")) {

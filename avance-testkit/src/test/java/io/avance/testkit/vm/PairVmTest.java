@@ -147,6 +147,12 @@ class PairVmTest {
         try (InProcessPair pair = pair()) {
             AvanceNode primary = pair.awaitPaired(LIMIT);
             AvanceNode backup = pair.other(primary);
+            // The primary knows its backup as this epoch's, with its data up to date: the only
+            // reason left to refuse a switchover is then the booting VM.
+            pair.events().await(() -> primary.status().flatMap(io.avance.core.pair.PairStatus::peer)
+                    .map(peer -> peer.role() == PairRole.BACKUP && peer.epoch() == primary.status().get().epoch()
+                            && peer.data() == io.avance.api.replication.DataState.UP_TO_DATE).orElse(false),
+                    LIMIT, () -> "the primary does not see its backup: " + primary.status());
             int port = freePort();
             // Filling 512 MiB with random bytes keeps the guest booting for a while.
             VmSpec spec = SimulatedHypervisor.kvSpec("vm1", 512 * MIB, new VmSpec.Disk("vm1-disk", 16 * MIB, 1), port,
@@ -159,7 +165,13 @@ class PairVmTest {
             assertTrue(refused.startsWith("refused: VM vm1 is STARTING"), refused);
             assertEquals(VmState.RUNNING, defined.get(60, java.util.concurrent.TimeUnit.SECONDS).state());
             assertEquals(PairRole.PRIMARY, primary.role(), "no handover under a booting VM");
-            assertEquals("started", primary.switchover("test"));
+            // Asked again once the VM runs (and the backup holds its new disk), it starts.
+            String[] answer = {""};
+            pair.events().await(() -> {
+                answer[0] = primary.switchover("test");
+                return !answer[0].contains("data is");
+            }, LIMIT, () -> "the backup never caught up with the new disk: " + answer[0]);
+            assertEquals("started", answer[0]);
             pair.events().await(() -> backup.role() == PairRole.PRIMARY && !migrations.isEmpty()
                     && backup.vms().get("vm1").map(v -> v.state() == VmState.RUNNING).orElse(false), LIMIT,
                     () -> "the switchover did not complete: " + migrations + " " + backup.vms().list());

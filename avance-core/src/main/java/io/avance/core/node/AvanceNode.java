@@ -77,6 +77,7 @@ import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
+import io.avance.api.hypervisor.VmState;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -865,12 +866,9 @@ public final class AvanceNode implements AutoCloseable {
                 return Optional.empty();
             }
             for (io.avance.api.vm.ManagedVm vm : supervisor.list()) {
-                io.avance.api.hypervisor.VmState state = vm.state();
-                boolean here = state == io.avance.api.hypervisor.VmState.RUNNING
-                        || state == io.avance.api.hypervisor.VmState.PAUSED
-                        || state == io.avance.api.hypervisor.VmState.STARTING
-                        || state == io.avance.api.hypervisor.VmState.STOPPING
-                        || state == io.avance.api.hypervisor.VmState.MIGRATING;
+                VmState state = vm.state();
+                boolean here = state == VmState.RUNNING || state == VmState.PAUSED || state == VmState.STARTING
+                        || state == VmState.STOPPING || state == VmState.MIGRATING;
                 if (here && !moving.contains(vm.name())) {
                     return Optional.of("VM " + vm.name() + " is " + state + " here: a switchover live-migrates"
                             + " running VMs, and waits until this one has started or stopped");

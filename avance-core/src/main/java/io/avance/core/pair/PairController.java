@@ -12,12 +12,14 @@ import io.avance.api.failover.NodeView;
 import io.avance.api.failover.PairSnapshot;
 import io.avance.api.failover.PairTimings;
 import io.avance.api.failover.PathStatus;
+import io.avance.api.failover.VmStatus;
 import io.avance.api.failover.WitnessAnswer;
 import io.avance.api.failover.WitnessStatus;
 import io.avance.api.health.Component;
 import io.avance.api.health.Fault;
 import io.avance.api.health.HealthScore;
 import io.avance.api.health.Severity;
+import io.avance.api.hypervisor.VmState;
 import io.avance.api.replication.DataState;
 import io.avance.core.detect.PauseMonitor;
 import io.avance.core.detect.PhiAccrualDetector;
@@ -311,9 +313,8 @@ public final class PairController {
         if (role != PairRole.PRIMARY || peerId.isEmpty()) {
             return "refused: this node is not the primary";
         }
-        for (io.avance.api.failover.VmStatus vm : environment.vms()) {
-            if (vm.state() == io.avance.api.hypervisor.VmState.STARTING
-                    || vm.state() == io.avance.api.hypervisor.VmState.STOPPING) {
+        for (VmStatus vm : environment.vms()) {
+            if (vm.state() == VmState.STARTING || vm.state() == VmState.STOPPING) {
                 return "refused: VM " + vm.name() + " is " + vm.state() + "; a switchover live-migrates running VMs,"
                         + " try again once it has started or stopped";
             }

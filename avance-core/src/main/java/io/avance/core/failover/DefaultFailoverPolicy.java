@@ -34,8 +34,9 @@ import java.util.Optional;
  *   <tr><td>4, 5. primary loses a public network or a disk</td><td>the critical fault lowers its
  *       score below the backup's: MIGRATE_TO_PEER through rule 1 (the engine forwards traffic or
  *       I/O over the private link meanwhile)</td></tr>
- *   <tr><td>6. private link fails, public paths alive</td><td>primary keeps serving and reboots the
- *       backup (REBOOT_BACKUP, then DECLARE_BACKUP_DOWN); backup STAYs</td></tr>
+ *   <tr><td>6. private link fails, public paths alive</td><td>primary keeps serving and, once the
+ *       link has been silent for the detection minimum, reboots the backup (REBOOT_BACKUP, then
+ *       DECLARE_BACKUP_DOWN); backup STAYs</td></tr>
  *   <tr><td>7. primary crashes</td><td>backup: TAKE_OVER after the primary is silent on every path
  *       for the detection time, if its data is up to date and, without a witness, every one of its
  *       own public networks is up (otherwise the primary might be alive on the network it lost)</td></tr>
@@ -125,6 +126,14 @@ public final class DefaultFailoverPolicy implements FailoverPolicy {
                     + peer.get().epoch() + ")");
         }
         if (!s.privatePath().peerAlive()) {
+            // As for a takeover, suspicion is not enough: the link must have been silent for the
+            // detection minimum. Bulk traffic (a migration, a resync) can delay its heartbeats
+            // past the detector's threshold without the link being down, and a reboot of the
+            // backup then would cost the pair its redundancy, and the migration under way.
+            if (s.privatePath().silenceNanos() < timings.detectionMinimumNanos()) {
+                return FailoverDecision.stay("the private link is suspected, not yet silent for the detection"
+                        + " minimum");
+            }
             return backupTrouble(s, "the private link is down while the backup runs");
         }
         for (Fault fault : peer.get().health().faults()) {

@@ -155,6 +155,17 @@ public final class SnapshotBuilder {
         return this;
     }
 
+    /**
+     * The private link is connected but the peer is not heard on it (suspected) since a while.
+     *
+     * @param silenceNanos how long the peer has not been heard on it
+     * @return this
+     */
+    public SnapshotBuilder privateLinkSilent(long silenceNanos) {
+        paths.put("private", new PathStatus("private", PathStatus.Kind.PRIVATE, true, true, false, silenceNanos));
+        return this;
+    }
+
     /** This node's own connection to a public network is down. @param name the network @return this */
     public SnapshotBuilder localNetworkDown(String name) {
         PathStatus path = paths.get(name);

@@ -7,6 +7,7 @@ import io.avance.api.PairRole;
 import io.avance.api.failover.FailoverDecision;
 import io.avance.api.failover.FailoverDecision.Action;
 import io.avance.api.failover.PairSnapshot;
+import io.avance.api.failover.PairTimings;
 import io.avance.api.failover.WitnessStatus;
 import io.avance.api.health.Component;
 import io.avance.api.health.Fault;
@@ -69,6 +70,16 @@ class DefaultFailoverPolicyTest {
         assertEquals(Action.DECLARE_BACKUP_DOWN, down.action());
         assertTrue(down.reason().contains("3 reboots"), down.reason());
         assertEquals(Action.STAY, decide(silent.peerDeclaredDown(true)).action());
+    }
+
+    /** Rule 6 waits, as a takeover does, until the private link has been silent for the detection minimum. */
+    @Test
+    void aSuspectedPrivateLinkRebootsTheBackupOnlyAfterTheDetectionMinimum() {
+        long minimum = PairTimings.defaults().detectionMinimumNanos();
+        FailoverDecision early = decide(new SnapshotBuilder().privateLinkSilent(minimum - 100_000_000L));
+        assertEquals(Action.STAY, early.action(), early.reason());
+        assertTrue(early.reason().contains("not yet silent"), early.reason());
+        assertEquals(Action.REBOOT_BACKUP, decide(new SnapshotBuilder().privateLinkSilent(minimum)).action());
     }
 
     @Test

@@ -74,15 +74,15 @@ final class IncomingMigration implements MigrationEngine.Incoming {
         try {
             spec = VmSpecCodec.decode(text);
         } catch (IllegalArgumentException e) {
-            refuse(engine, id, "the VM definition is invalid: " + e.getMessage());
+            engine.refuse(id, "the VM definition is invalid: " + e.getMessage());
             return null;
         }
         if (spec.memoryBytes() != memoryBytes || pageSize != 4096) {
-            refuse(engine, id, "memory geometry " + memoryBytes + "/" + pageSize + " does not match the spec");
+            engine.refuse(id, "memory geometry " + memoryBytes + "/" + pageSize + " does not match the spec");
             return null;
         }
         if (!engine.host().acceptsIncoming()) {
-            refuse(engine, id, "node " + engine.host().id() + " takes no VMs now (it is primary, or in maintenance)");
+            engine.refuse(id, "node " + engine.host().id() + " takes no VMs now (it is primary, or in maintenance)");
             return null;
         }
         IncomingMigration migration = new IncomingMigration(engine, id, spec);
@@ -90,25 +90,15 @@ final class IncomingMigration implements MigrationEngine.Incoming {
         return migration;
     }
 
-    private static void refuse(MigrationEngine engine, long id, String reason) {
-        LOG.log(Level.WARNING, "{0}: refusing an incoming migration: {1}", engine.host().id(), reason);
-        engine.sendControl(FrameType.MIGRATE_ACCEPT, id, fields -> {
-            fields.writeByte(1);
-            MigrationCodec.writeString(fields, reason, MigrationCodec.MAX_REASON);
-        });
-    }
 
     private void create() {
         try {
             engine.supervisor().incoming(spec.name());
             vm = engine.supervisor().adapter().prepareIncoming(spec);
             memory = vm.memory();
-            engine.sendControl(FrameType.MIGRATE_ACCEPT, id, fields -> {
-                fields.writeByte(0);
-                MigrationCodec.writeString(fields, "", MigrationCodec.MAX_REASON);
-            });
+            engine.accept(id);
         } catch (RuntimeException e) {
-            refuse(engine, id, "the hypervisor cannot create it: " + e.getMessage());
+            engine.refuse(id, "the hypervisor cannot create it: " + e.getMessage());
             end(false, "could not be created here: " + e.getMessage());
         }
     }
@@ -222,7 +212,7 @@ final class IncomingMigration implements MigrationEngine.Incoming {
             }
         }
         if (!engine.host().primary()) {
-            done(false, "node " + engine.host().id() + " did not become primary within "
+            engine.sendDone(id, false, "node " + engine.host().id() + " did not become primary within "
                     + TimeUnit.NANOSECONDS.toSeconds(PRIMARY_WAIT_NANOS) + " s");
             abandon("this node is not primary");
             return;
@@ -242,23 +232,17 @@ final class IncomingMigration implements MigrationEngine.Incoming {
         try {
             vm.activate(deviceState);
         } catch (RuntimeException e) {
-            done(false, "activation failed: " + e.getMessage());
+            engine.sendDone(id, false, "activation failed: " + e.getMessage());
             end(false, "activation failed: " + e.getMessage());
             return;
         }
-        done(true, "");
+        engine.sendDone(id, true, "");
         long activated = engine.clock().nanoTime();
         LOG.log(Level.INFO, "{0}: {1} activated {2} ms after the source''s go-ahead (volumes settled by {3} ms)",
                 engine.host().id(), spec.name(), (activated - asked) / 1_000_000, (settled - asked) / 1_000_000);
         end(true, "arrived from the peer by live migration");
     }
 
-    private void done(boolean ok, String reason) {
-        engine.sendControl(FrameType.MIGRATE_DONE, id, fields -> {
-            fields.writeByte(ok ? 0 : 1);
-            MigrationCodec.writeString(fields, reason, MigrationCodec.MAX_REASON);
-        });
-    }
 
     /** The source gave up. */
     @Override

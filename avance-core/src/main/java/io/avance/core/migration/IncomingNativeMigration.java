@@ -68,34 +68,24 @@ final class IncomingNativeMigration implements MigrationEngine.Incoming {
         try {
             spec = VmSpecCodec.decode(text);
         } catch (IllegalArgumentException e) {
-            refuse(engine, id, "the VM definition is invalid: " + e.getMessage());
+            engine.refuse(id, "the VM definition is invalid: " + e.getMessage());
             return null;
         }
         if (!engine.host().acceptsIncoming()) {
-            refuse(engine, id, "node " + engine.host().id() + " takes no VMs now (it is primary, or in maintenance)");
+            engine.refuse(id, "node " + engine.host().id() + " takes no VMs now (it is primary, or in maintenance)");
             return null;
         }
         if (!engine.supervisor().adapter().capabilities().contains(io.avance.api.hypervisor.Capability.NATIVE_MIGRATION)) {
-            refuse(engine, id, "this node's hypervisor has no native migration stream");
+            engine.refuse(id, "this node's hypervisor has no native migration stream");
             return null;
         }
         IncomingNativeMigration migration = new IncomingNativeMigration(engine, id, spec);
         engine.supervisor().incoming(spec.name());
-        engine.sendControl(FrameType.MIGRATE_ACCEPT, id, fields -> {
-            fields.writeByte(0);
-            MigrationCodec.writeString(fields, "", MigrationCodec.MAX_REASON);
-        });
+        engine.accept(id);
         migration.worker.execute(migration::receive);
         return migration;
     }
 
-    private static void refuse(MigrationEngine engine, long id, String reason) {
-        LOG.log(Level.WARNING, "{0}: refusing an incoming migration: {1}", engine.host().id(), reason);
-        engine.sendControl(FrameType.MIGRATE_ACCEPT, id, fields -> {
-            fields.writeByte(1);
-            MigrationCodec.writeString(fields, reason, MigrationCodec.MAX_REASON);
-        });
-    }
 
     /** The worker: the hypervisor reads the whole stream and builds the paused VM. */
     private void receive() {
@@ -148,27 +138,21 @@ final class IncomingNativeMigration implements MigrationEngine.Incoming {
             }
         }
         if (!engine.host().primary()) {
-            done(false, "node " + engine.host().id() + " did not become primary in time");
+            engine.sendDone(id, false, "node " + engine.host().id() + " did not become primary in time");
             abandon("this node is not primary");
             return;
         }
         try {
             engine.supervisor().adapter().resume(spec.name());
         } catch (RuntimeException e) {
-            done(false, "the received VM did not run: " + e.getMessage());
+            engine.sendDone(id, false, "the received VM did not run: " + e.getMessage());
             abandon("the received VM did not run: " + e.getMessage());
             return;
         }
-        done(true, "");
+        engine.sendDone(id, true, "");
         end(true, "arrived from the peer by the hypervisor's live migration");
     }
 
-    private void done(boolean ok, String reason) {
-        engine.sendControl(FrameType.MIGRATE_DONE, id, fields -> {
-            fields.writeByte(ok ? 0 : 1);
-            MigrationCodec.writeString(fields, reason, MigrationCodec.MAX_REASON);
-        });
-    }
 
     @Override
     public void onAbort(String reason) {

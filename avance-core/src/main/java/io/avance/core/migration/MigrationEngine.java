@@ -342,6 +342,46 @@ public final class MigrationEngine implements DataLinkListener, AutoCloseable {
     }
 
     /** Sends a small control frame of a migration; false if there is no channel. */
+    /**
+     * Answers a MIGRATE_BEGIN: accepted.
+     *
+     * @param id the migration
+     */
+    void accept(long id) {
+        sendControl(FrameType.MIGRATE_ACCEPT, id, fields -> {
+            fields.writeByte(0);
+            MigrationCodec.writeString(fields, "", MigrationCodec.MAX_REASON);
+        });
+    }
+
+    /**
+     * Answers a MIGRATE_BEGIN: refused, with the reason (logged here too).
+     *
+     * @param id     the migration
+     * @param reason why
+     */
+    void refuse(long id, String reason) {
+        LOG.log(Level.WARNING, "{0}: refusing an incoming migration: {1}", host.id(), reason);
+        sendControl(FrameType.MIGRATE_ACCEPT, id, fields -> {
+            fields.writeByte(1);
+            MigrationCodec.writeString(fields, reason, MigrationCodec.MAX_REASON);
+        });
+    }
+
+    /**
+     * Tells the source whether the VM it sent runs here (MIGRATE_DONE).
+     *
+     * @param id     the migration
+     * @param ok     whether it runs
+     * @param reason why not, or ""
+     */
+    void sendDone(long id, boolean ok, String reason) {
+        sendControl(FrameType.MIGRATE_DONE, id, fields -> {
+            fields.writeByte(ok ? 0 : 1);
+            MigrationCodec.writeString(fields, reason, MigrationCodec.MAX_REASON);
+        });
+    }
+
     boolean sendControl(FrameType type, long id, java.util.function.Consumer<ByteBuf> fields) {
         Link current = link;
         if (current == null) {

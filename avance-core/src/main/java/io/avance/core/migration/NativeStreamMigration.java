@@ -3,7 +3,6 @@ package io.avance.core.migration;
 import io.avance.api.NodeId;
 import io.avance.api.event.MigrationEnded;
 import io.avance.api.event.MigrationProgressed;
-import io.avance.api.hypervisor.HypervisorAdapter;
 import io.avance.api.hypervisor.VmSpec;
 import io.avance.api.migration.MigrationException;
 import io.avance.api.migration.MigrationPhase;
@@ -19,11 +18,8 @@ import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.channels.WritableByteChannel;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * The source side of a live migration the hypervisor performs itself (Xen's libxl stream, for an
@@ -43,30 +39,12 @@ import java.util.concurrent.TimeoutException;
  * target's confirmation: it leaves out the part of the hypervisor's own stop-and-copy before the
  * stream ended, which the engine cannot see.
  */
-final class NativeStreamMigration implements OutgoingMigration {
+final class NativeStreamMigration extends AbstractOutgoingMigration {
 
     private static final Logger LOG = System.getLogger(NativeStreamMigration.class.getName());
     private static final long REPLY_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(60);
     private static final long STALL_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(30);
 
-    private final MigrationEngine engine;
-    private final long id;
-    private final VmSpec spec;
-    private final NodeId source;
-    private final NodeId target;
-    private final OutgoingMigration.Listener listener;
-    private final HypervisorAdapter adapter;
-    private final Thread thread;
-    private final CompletableFuture<MigrationReport> result = new CompletableFuture<>();
-    private final CompletableFuture<Void> accepted = new CompletableFuture<>();
-    private final CompletableFuture<Void> prepared = new CompletableFuture<>();
-    private final CompletableFuture<Void> done = new CompletableFuture<>();
-    private final CompletableFuture<Void> release = new CompletableFuture<>();
-    private final CompletableFuture<Boolean> switchOver = new CompletableFuture<>();
-
-    private volatile MigrationPhase phase = MigrationPhase.PREPARING;
-    private volatile boolean cancelRequested;
-    private volatile long bytesSent;
     private boolean streamed;
     private boolean activateSent;
     private long pausedAtNanos;
@@ -74,44 +52,7 @@ final class NativeStreamMigration implements OutgoingMigration {
 
     NativeStreamMigration(MigrationEngine engine, long id, VmSpec spec, NodeId source, NodeId target,
                           OutgoingMigration.Listener listener) {
-        this.engine = engine;
-        this.id = id;
-        this.spec = spec;
-        this.source = source;
-        this.target = target;
-        this.listener = listener;
-        this.adapter = engine.supervisor().adapter();
-        this.thread = new Thread(this::run, "avance-migrate-" + spec.name());
-        this.thread.setDaemon(true);
-        if (listener == null) {
-            release.complete(null);
-            switchOver.complete(true);
-        }
-    }
-
-    @Override
-    public long id() {
-        return id;
-    }
-
-    @Override
-    public void start() {
-        thread.start();
-    }
-
-    @Override
-    public void releaseToStop() {
-        release.complete(null);
-    }
-
-    @Override
-    public void switchOver(boolean go) {
-        switchOver.complete(go);
-    }
-
-    @Override
-    public String vm() {
-        return spec.name();
+        super(engine, id, spec, source, target, listener, REPLY_TIMEOUT_NANOS);
     }
 
     @Override
@@ -121,69 +62,7 @@ final class NativeStreamMigration implements OutgoingMigration {
     }
 
     @Override
-    public boolean cancel() {
-        if (phase.terminal() || phase == MigrationPhase.ACTIVATING) {
-            return false;
-        }
-        cancelRequested = true;
-        release.complete(null);
-        switchOver.complete(false);
-        wake(new MigrationException("cancelled"));
-        return true;
-    }
-
-    @Override
-    public CompletionStage<MigrationReport> result() {
-        return result;
-    }
-
-    @Override
-    public void onReply(FrameType type, ByteBuf in) {
-        switch (type) {
-            case MIGRATE_ACCEPT -> {
-                MigrationCodec.need(in, 1, "ok");
-                boolean ok = in.readUnsignedByte() == 0;
-                String reason = MigrationCodec.readReason(in);
-                if (ok) {
-                    accepted.complete(null);
-                } else {
-                    accepted.completeExceptionally(new MigrationException("the target refused: " + reason));
-                }
-            }
-            case MIGRATE_PREPARED -> prepared.complete(null);
-            case MIGRATE_DONE -> {
-                MigrationCodec.need(in, 1, "ok");
-                boolean ok = in.readUnsignedByte() == 0;
-                String reason = MigrationCodec.readReason(in);
-                if (ok) {
-                    done.complete(null);
-                } else {
-                    done.completeExceptionally(new MigrationException("the target could not run it: " + reason));
-                }
-            }
-            default -> {
-                // Not a reply of a native migration.
-            }
-        }
-    }
-
-    @Override
-    public void onAbort(String reason) {
-        wake(new MigrationException("the target gave up: " + reason));
-    }
-
-    @Override
-    public void linkLost() {
-        wake(new MigrationException("the migration channel to " + target + " closed"));
-    }
-
-    private void wake(MigrationException cause) {
-        accepted.completeExceptionally(cause);
-        prepared.completeExceptionally(cause);
-        done.completeExceptionally(cause);
-    }
-
-    private void run() {
+    protected void run() {
         long started = engine.clock().nanoTime();
         Optional<String> failure = Optional.empty();
         MigrationPhase outcome = MigrationPhase.COMPLETED;
@@ -300,15 +179,6 @@ final class NativeStreamMigration implements OutgoingMigration {
         }
     }
 
-    private void await(CompletableFuture<?> future, String what) throws Exception {
-        try {
-            future.get(REPLY_TIMEOUT_NANOS, TimeUnit.NANOSECONDS);
-        } catch (TimeoutException e) {
-            throw new MigrationException("timed out waiting for " + what);
-        } catch (ExecutionException e) {
-            throw e.getCause() instanceof Exception cause ? cause : e;
-        }
-    }
 
     /**
      * The hypervisor's stream, gathered into MIGRATE_STREAM frames of up to {@link MigrationCodec#MAX_STREAM_CHUNK} bytes

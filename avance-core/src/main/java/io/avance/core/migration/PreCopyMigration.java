@@ -3,7 +3,6 @@ package io.avance.core.migration;
 import io.avance.api.NodeId;
 import io.avance.api.event.MigrationEnded;
 import io.avance.api.event.MigrationProgressed;
-import io.avance.api.hypervisor.HypervisorAdapter;
 import io.avance.api.hypervisor.VmSpec;
 import io.avance.api.migration.GuestMemory;
 import io.avance.api.migration.MigrationException;
@@ -28,10 +27,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * The source side of one live migration: iterative pre-copy, then stop-and-copy, then the switch.
@@ -55,7 +52,7 @@ import java.util.concurrent.TimeoutException;
  * before it has sent {@code MIGRATE_ACTIVATE}; after that it destroys it whatever happens, and if
  * the target never confirms, the primary restarts the VM from its disks.
  */
-final class PreCopyMigration implements OutgoingMigration {
+final class PreCopyMigration extends AbstractOutgoingMigration {
 
     private static final Logger LOG = System.getLogger(PreCopyMigration.class.getName());
     /** How long the target may take to answer a step (accept, a round, prepared, done). */
@@ -78,32 +75,13 @@ final class PreCopyMigration implements OutgoingMigration {
         LEGAL.put(MigrationPhase.FAILED, EnumSet.noneOf(MigrationPhase.class));
     }
 
-    private final MigrationEngine engine;
-    private final long id;
-    private final VmSpec spec;
-    private final NodeId source;
-    private final NodeId target;
     private final MigrationOptions options;
-    private final OutgoingMigration.Listener listener;
-    private final HypervisorAdapter adapter;
-    private final CompletableFuture<MigrationReport> result = new CompletableFuture<>();
-    private final Thread thread;
-
-    // Replies from the target, completed on the event loop.
-    private final CompletableFuture<Void> accepted = new CompletableFuture<>();
-    private final CompletableFuture<Void> prepared = new CompletableFuture<>();
-    private final CompletableFuture<Void> done = new CompletableFuture<>();
+    // The target's acknowledgement of the round under way, completed on the event loop.
     private volatile CompletableFuture<Void> roundAck = new CompletableFuture<>();
     private volatile int roundAwaited;
-    // The coordinator's go-aheads (completed at once without a listener).
-    private final CompletableFuture<Void> release = new CompletableFuture<>();
-    private final CompletableFuture<Boolean> switchOver = new CompletableFuture<>();
 
-    private volatile MigrationPhase phase = MigrationPhase.PREPARING;
-    private volatile boolean cancelRequested;
     private volatile String abortReason;
     private volatile int round;
-    private volatile long bytesSent;
     private volatile long pagesSent;
     private volatile long zeroPages;
     private volatile long dirtyPagesLeft;
@@ -121,45 +99,8 @@ final class PreCopyMigration implements OutgoingMigration {
 
     PreCopyMigration(MigrationEngine engine, long id, VmSpec spec, NodeId source, NodeId target,
                      MigrationOptions options, OutgoingMigration.Listener listener) {
-        this.engine = engine;
-        this.id = id;
-        this.spec = spec;
-        this.source = source;
-        this.target = target;
+        super(engine, id, spec, source, target, listener, REPLY_TIMEOUT_NANOS);
         this.options = options;
-        this.listener = listener;
-        this.adapter = engine.supervisor().adapter();
-        this.thread = new Thread(this::run, "avance-migrate-" + spec.name());
-        this.thread.setDaemon(true);
-        if (listener == null) {
-            release.complete(null);
-            switchOver.complete(true);
-        }
-    }
-
-    @Override
-    public long id() {
-        return id;
-    }
-
-    @Override
-    public void start() {
-        thread.start();
-    }
-
-    @Override
-    public void releaseToStop() {
-        release.complete(null);
-    }
-
-    @Override
-    public void switchOver(boolean go) {
-        switchOver.complete(go);
-    }
-
-    @Override
-    public String vm() {
-        return spec.name();
     }
 
     @Override
@@ -169,58 +110,12 @@ final class PreCopyMigration implements OutgoingMigration {
     }
 
     @Override
-    public boolean cancel() {
-        if (phase.terminal() || phase == MigrationPhase.ACTIVATING) {
-            return false;
-        }
-        cancelRequested = true;
-        release.complete(null);
-        switchOver.complete(false);
-        wakeWaits(new MigrationException("cancelled"));
-        return true;
-    }
-
-    @Override
-    public CompletionStage<MigrationReport> result() {
-        return result;
-    }
-
-    // ------------------------------------------------------------------------------------------
-    // Replies (event loop)
-
-    @Override
-    public void onReply(FrameType type, ByteBuf in) {
-        switch (type) {
-            case MIGRATE_ACCEPT -> {
-                MigrationCodec.need(in, 1, "ok");
-                boolean ok = in.readUnsignedByte() == 0;
-                String reason = MigrationCodec.readReason(in);
-                if (ok) {
-                    accepted.complete(null);
-                } else {
-                    accepted.completeExceptionally(new MigrationException("the target refused: " + reason));
-                }
-            }
-            case MIGRATE_ROUND_ACK -> {
-                MigrationCodec.need(in, 4, "round");
-                int acked = in.readInt();
-                if (acked == roundAwaited) {
-                    roundAck.complete(null);
-                }
-            }
-            case MIGRATE_PREPARED -> prepared.complete(null);
-            case MIGRATE_DONE -> {
-                MigrationCodec.need(in, 1, "ok");
-                boolean ok = in.readUnsignedByte() == 0;
-                String reason = MigrationCodec.readReason(in);
-                if (ok) {
-                    done.complete(null);
-                } else {
-                    done.completeExceptionally(new MigrationException("the target could not run it: " + reason));
-                }
-            }
-            default -> {
-                // Not a reply.
+    protected void onOtherReply(FrameType type, ByteBuf in) {
+        if (type == FrameType.MIGRATE_ROUND_ACK) {
+            MigrationCodec.need(in, 4, "round");
+            int acked = in.readInt();
+            if (acked == roundAwaited) {
+                roundAck.complete(null);
             }
         }
     }
@@ -228,25 +123,20 @@ final class PreCopyMigration implements OutgoingMigration {
     @Override
     public void onAbort(String reason) {
         abortReason = reason;
-        wakeWaits(new MigrationException("the target gave up: " + reason));
+        super.onAbort(reason);
     }
 
     @Override
-    public void linkLost() {
-        wakeWaits(new MigrationException("the migration channel to " + target + " closed"));
-    }
-
-    private void wakeWaits(MigrationException cause) {
-        accepted.completeExceptionally(cause);
+    protected void wake(MigrationException cause) {
+        super.wake(cause);
         roundAck.completeExceptionally(cause);
-        prepared.completeExceptionally(cause);
-        done.completeExceptionally(cause);
     }
 
     // ------------------------------------------------------------------------------------------
     // The migration's thread
 
-    private void run() {
+    @Override
+    protected void run() {
         startedNanos = engine.clock().nanoTime();
         Optional<String> failure = Optional.empty();
         MigrationPhase outcome = MigrationPhase.COMPLETED;
@@ -590,15 +480,6 @@ final class PreCopyMigration implements OutgoingMigration {
         }
     }
 
-    private void await(CompletableFuture<?> future, String what) throws Exception {
-        try {
-            future.get(REPLY_TIMEOUT_NANOS, TimeUnit.NANOSECONDS);
-        } catch (TimeoutException e) {
-            throw new MigrationException("timed out waiting for " + what);
-        } catch (ExecutionException e) {
-            throw e.getCause() instanceof Exception cause ? cause : e;
-        }
-    }
 
     private void checkCancelled() {
         if (cancelRequested) {

@@ -19,6 +19,7 @@ import io.avance.api.hypervisor.DiskAttachment;
 import io.avance.api.hypervisor.HypervisorAdapter;
 import io.avance.api.hypervisor.HypervisorContext;
 import io.avance.api.hypervisor.VmSpec;
+import io.avance.api.hypervisor.VmState;
 import io.avance.api.migration.MigrationOptions;
 import io.avance.api.migration.MigrationReport;
 import io.avance.api.replication.ReplicationState;
@@ -77,7 +78,6 @@ import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
-import io.avance.api.hypervisor.VmState;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -796,8 +796,7 @@ public final class AvanceNode implements AutoCloseable {
             List<String> running = new ArrayList<>();
             if (supervisor != null) {
                 for (io.avance.api.vm.ManagedVm vm : supervisor.list()) {
-                    if (vm.state() == io.avance.api.hypervisor.VmState.RUNNING
-                            || vm.state() == io.avance.api.hypervisor.VmState.PAUSED) {
+                    if (vm.state() == VmState.RUNNING || vm.state() == VmState.PAUSED) {
                         running.add(vm.name());
                     }
                 }

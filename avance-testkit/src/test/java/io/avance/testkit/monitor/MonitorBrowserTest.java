@@ -17,11 +17,11 @@ import io.avance.core.node.AvanceNode;
 import io.avance.core.operations.Operations;
 import io.avance.testkit.hypervisor.SimulatedHypervisor;
 import io.avance.testkit.tools.InProcessPair;
+import io.avance.testkit.tools.Ports;
 import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -95,12 +95,12 @@ class MonitorBrowserTest {
             int port = onPrimary.monitor().orElseThrow().localAddress().getPort();
             String base = "https://127.0.0.1:" + port;
             primary.vms().define(SimulatedHypervisor.kvSpec("vm1", 64 * MIB, new VmSpec.Disk("vm1-disk", 16 * MIB, 1),
-                    freePort(), Map.of()), true);
+                    Ports.free(), Map.of()), true);
             pair.events().await(() -> primary.volumes().status("vm1-disk").map(s -> s.state().name().equals("SYNCED"))
                     .orElse(false), LIMIT, () -> "vm1-disk never synced: " + primary.volumes().volumes());
 
             // Without a session: 401 for pages and API calls alike.
-            HttpClient http = trusting(onPrimary);
+            HttpClient http = MonitorTls.trusting(onPrimary);
             for (String path : List.of("/", "/api/pair", "/api/events", "/static/app.js")) {
                 HttpRequest request = HttpRequest.newBuilder(URI.create(base + path)).GET().build();
                 HttpResponse<Void> response = http.send(request, HttpResponse.BodyHandlers.discarding());
@@ -250,20 +250,5 @@ class MonitorBrowserTest {
         ChromeDriver driver = new ChromeDriver(service, options);
         driver.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(30));
         return driver;
-    }
-
-    private static HttpClient trusting(Operations operations) throws Exception {
-        javax.net.ssl.TrustManagerFactory trust = javax.net.ssl.TrustManagerFactory.getInstance(
-                javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
-        trust.init(operations.monitor().orElseThrow().tls().trustStore());
-        javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
-        context.init(null, trust.getTrustManagers(), null);
-        return HttpClient.newBuilder().sslContext(context).connectTimeout(Duration.ofSeconds(5)).build();
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
     }
 }

@@ -10,9 +10,8 @@ import io.avance.core.monitor.Role;
 import io.avance.core.node.AvanceNode;
 import io.avance.core.operations.Operations;
 import io.avance.testkit.tools.InProcessPair;
-import java.io.IOException;
+import io.avance.testkit.tools.Ports;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -40,7 +39,7 @@ class MonitorPeerTest {
 
     @Test
     void aSwitchoverAskedOnTheBackupsMonitorRunsOnThePrimary() throws Exception {
-        Map<String, Integer> ports = Map.of("a", freePort(), "b", freePort());
+        Map<String, Integer> ports = Map.of("a", Ports.free(), "b", Ports.free());
         for (String id : List.of("a", "b")) {
             MonitorUsers.put(directory.resolve(id).resolve("monitor-users"), "olga", Role.OPERATOR,
                     "operator-password".toCharArray());
@@ -64,7 +63,7 @@ class MonitorPeerTest {
                     && p.data() == io.avance.api.replication.DataState.UP_TO_DATE).orElse(false), LIMIT,
                     () -> "the backup never caught up");
             Operations onBackup = byNode.get(backup.id().value());
-            HttpClient http = trusting(onBackup);
+            HttpClient http = MonitorTls.trusting(onBackup);
             String base = "https://127.0.0.1:" + ports.get(backup.id().value());
 
             String victor = login(http, base, "victor", "viewer-password");
@@ -93,7 +92,7 @@ class MonitorPeerTest {
                     .header("X-Avance-Role", "administrator").header("X-Avance-Signature", "AAAA")
                     .header("Content-Type", "application/x-www-form-urlencoded")
                     .POST(HttpRequest.BodyPublishers.ofString("reason=forged")).build();
-            HttpResponse<String> rejected = trusting(byNode.get(primary.id().value())).send(forged,
+            HttpResponse<String> rejected = MonitorTls.trusting(byNode.get(primary.id().value())).send(forged,
                     HttpResponse.BodyHandlers.ofString());
             assertEquals(401, rejected.statusCode(), rejected.body());
         } finally {
@@ -124,20 +123,5 @@ class MonitorPeerTest {
                 .header("X-CSRF-Token", csrf).header("Origin", base)
                 .header("Content-Type", "application/x-www-form-urlencoded")
                 .POST(HttpRequest.BodyPublishers.ofString(form)).build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    private static HttpClient trusting(Operations operations) throws Exception {
-        javax.net.ssl.TrustManagerFactory trust = javax.net.ssl.TrustManagerFactory.getInstance(
-                javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
-        trust.init(operations.monitor().orElseThrow().tls().trustStore());
-        javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
-        context.init(null, trust.getTrustManagers(), null);
-        return HttpClient.newBuilder().sslContext(context).connectTimeout(Duration.ofSeconds(5)).build();
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
     }
 }

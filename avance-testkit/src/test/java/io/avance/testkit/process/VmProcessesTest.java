@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.avance.api.PairRole;
 import io.avance.testkit.hypervisor.KvClient;
-import java.io.IOException;
+import io.avance.testkit.tools.Ports;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -56,7 +56,7 @@ class VmProcessesTest {
 
     @Test
     void sigkillOfThePrimaryRestartsTheVmOnTheBackupWithItsDiskData() throws Exception {
-        int port = freePort();
+        int port = Ports.free();
         LoopbackPair pair = pairWithVm(port);
         try (NodeProcess alpha = start(pair, LoopbackPair.ALPHA); NodeProcess beta = start(pair, LoopbackPair.BETA);
              KvClient client = new KvClient(port)) {
@@ -80,7 +80,7 @@ class VmProcessesTest {
 
     @Test
     void aRollingUpgradeKeepsTheServiceAnsweringAndLosesNothing() throws Exception {
-        int port = freePort();
+        int port = Ports.free();
         LoopbackPair pair = pairWithVm(port);
         NodeProcess alpha = start(pair, LoopbackPair.ALPHA);
         NodeProcess beta = start(pair, LoopbackPair.BETA);
@@ -171,9 +171,5 @@ class VmProcessesTest {
             }
             Thread.sleep(50);
         }
-    }
-
-    private static int freePort() throws IOException {
-        return io.avance.testkit.tools.Ports.free();
     }
 }

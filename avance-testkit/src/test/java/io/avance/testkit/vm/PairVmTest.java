@@ -20,7 +20,7 @@ import io.avance.core.node.AvanceNode;
 import io.avance.testkit.hypervisor.KvClient;
 import io.avance.testkit.hypervisor.SimulatedHypervisor;
 import io.avance.testkit.tools.InProcessPair;
-import java.io.IOException;
+import io.avance.testkit.tools.Ports;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -72,7 +72,7 @@ class PairVmTest {
         try (InProcessPair pair = pair(new MigrationOptions(Duration.ofMillis(50), 30, 20_000_000))) {
             AvanceNode primary = pair.awaitPaired(LIMIT);
             AvanceNode backup = pair.other(primary);
-            int port = freePort();
+            int port = Ports.free();
             primary.vms().define(SimulatedHypervisor.kvSpec("vm1", 64 * MIB, new VmSpec.Disk("vm1-disk", 16 * MIB, 1),
                     port, Map.of(SimulatedHypervisor.OPTION_DIRTY_RATE, "50MiB")), true);
             try (KvClient client = new KvClient(port)) {
@@ -102,7 +102,7 @@ class PairVmTest {
         try (InProcessPair pair = pair()) {
             AvanceNode primary = pair.awaitPaired(LIMIT);
             AvanceNode backup = pair.other(primary);
-            int port = freePort();
+            int port = Ports.free();
             VmSpec spec = SimulatedHypervisor.kvSpec("vm1", 128 * MIB, new VmSpec.Disk("vm1-disk", 16 * MIB, 1), port,
                     Map.of(SimulatedHypervisor.OPTION_DIRTY_RATE, "50MiB"));
             ManagedVm vm = primary.vms().define(spec, true);
@@ -153,7 +153,7 @@ class PairVmTest {
                     .map(peer -> peer.role() == PairRole.BACKUP && peer.epoch() == primary.status().get().epoch()
                             && peer.data() == io.avance.api.replication.DataState.UP_TO_DATE).orElse(false),
                     LIMIT, () -> "the primary does not see its backup: " + primary.status());
-            int port = freePort();
+            int port = Ports.free();
             // Filling 512 MiB with random bytes keeps the guest booting for a while.
             VmSpec spec = SimulatedHypervisor.kvSpec("vm1", 512 * MIB, new VmSpec.Disk("vm1-disk", 16 * MIB, 1), port,
                     Map.of(SimulatedHypervisor.OPTION_FILL, "random"));
@@ -187,7 +187,7 @@ class PairVmTest {
     void aCrashedVmIsRestartedWhereItRunsWithItsDiskData() throws Exception {
         try (InProcessPair pair = pair()) {
             AvanceNode primary = pair.awaitPaired(LIMIT);
-            int port = freePort();
+            int port = Ports.free();
             primary.vms().define(SimulatedHypervisor.kvSpec("vm1", 64 * MIB, new VmSpec.Disk("vm1-disk", 16 * MIB, 1),
                     port, Map.of()), true);
             try (KvClient client = new KvClient(port)) {
@@ -223,9 +223,5 @@ class PairVmTest {
                     () -> primary.vms().start("more")).reason());
             assertEquals(VmState.RUNNING, primary.vms().get("big").orElseThrow().state());
         }
-    }
-
-    private static int freePort() throws IOException {
-        return io.avance.testkit.tools.Ports.free();
     }
 }

@@ -8,23 +8,34 @@ package io.avance.core.detect;
  * When it runs again it must find that out before it serves anything: the engine asks
  * {@link #frozenNanos} on every cycle, and a primary frozen for longer than its isolation
  * deadline steps down. Pure and not thread-safe; the duty cycle owns it.
+ *
+ * <p>The first gap counts from the monitor's creation, not from the first cycle: a process that
+ * is frozen between starting and its first duty cycle has not been watching either, and must not
+ * count that time as anything it observed.
  */
 public final class PauseMonitor {
 
     private long lastCycleNanos;
     private long lastGapNanos;
     private long longestGapNanos;
-    private boolean started;
+
+    /**
+     * Creates a monitor whose first gap counts from the given moment.
+     *
+     * @param createdAtNanos the owner's clock reading when its process started watching
+     */
+    public PauseMonitor(long createdAtNanos) {
+        this.lastCycleNanos = createdAtNanos;
+    }
 
     /**
      * Records the start of a duty cycle.
      *
      * @param nowNanos the current reading
-     * @return the gap since the previous cycle, or 0 for the first
+     * @return the gap since the previous cycle (the first: since the monitor was created)
      */
     public long onCycle(long nowNanos) {
-        long gap = started ? Math.max(0, nowNanos - lastCycleNanos) : 0;
-        started = true;
+        long gap = Math.max(0, nowNanos - lastCycleNanos);
         lastCycleNanos = nowNanos;
         lastGapNanos = gap;
         longestGapNanos = Math.max(longestGapNanos, gap);
@@ -39,7 +50,7 @@ public final class PauseMonitor {
      * @return the current freeze, in nanoseconds
      */
     public long frozenNanos(long nowNanos) {
-        return started ? Math.max(lastGapNanos, nowNanos - lastCycleNanos) : 0;
+        return Math.max(lastGapNanos, nowNanos - lastCycleNanos);
     }
 
     /**

@@ -99,7 +99,7 @@ public final class PairController {
     private final Optional<NodeId> peerId;
 
     private final PathTracker[] paths;
-    private final PauseMonitor pauseMonitor = new PauseMonitor();
+    private final PauseMonitor pauseMonitor;
     private final long[] sendLogSeq = new long[SEND_LOG_SIZE];
     private final long[] sendLogNanos = new long[SEND_LOG_SIZE];
     private final Deque<Long> peerIncidents = new ArrayDeque<>();
@@ -165,6 +165,8 @@ public final class PairController {
 
     private FailoverDecision lastDecision = FailoverDecision.stay("starting");
     private long nowNanos;
+    /** Whether a duty cycle has run yet. */
+    private boolean ticked;
 
     private record Pending(long epoch, long sentAtNanos) {
     }
@@ -204,6 +206,7 @@ public final class PairController {
         this.epoch = initial.epoch();
         this.epochPrimary = initial.epochPrimary();
         this.nowNanos = nowNanos;
+        this.pauseMonitor = new PauseMonitor(nowNanos);
         this.roleChangedAtNanos = nowNanos;
         this.witnessStatus = settings.witnessConfigured() ? WitnessStatus.NOT_ASKED : WitnessStatus.NOT_CONFIGURED;
         List<PathTracker> trackers = new ArrayList<>();
@@ -354,13 +357,9 @@ public final class PairController {
         }
         long pause = pauseMonitor.onCycle(now);
         if (pause > timings.heartbeatIntervalNanos()) {
-            LOG.log(Level.WARNING, "{0}: duty cycle was frozen for {1} ms", self, pause / 1_000_000);
-            // This node heard nothing while it was frozen, whatever the peer sent: what waits in
-            // the socket buffers has not been read yet. Silence counts only from now.
-            for (PathTracker path : paths) {
-                path.countSilenceFrom = Math.max(path.countSilenceFrom, now);
-            }
+            forgetSilenceWhileFrozen(pause, now, !ticked);
         }
+        ticked = true;
         // The lease is judged before anything is sent: a frozen primary must not renew it by
         // sending the heartbeat that is overdue.
         if (role == PairRole.PRIMARY && now >= leaseUntilNanos) {
@@ -383,6 +382,32 @@ public final class PairController {
         updateLease(now);
         releaseDegradedFences(now, false);
         publishStatus();
+    }
+
+    /**
+     * This node was frozen (or had not started its duty cycle yet): it heard nothing meanwhile,
+     * whatever the peer sent, since what waits in the socket buffers has not been read yet, and
+     * this cycle runs before it is. So the peer's silence counts only from now on every path:
+     * no decision may rest on time this node did not watch. A node that has just started thus
+     * claims nothing until it has heard its peer or watched it stay silent for the detection
+     * minimum while running.
+     *
+     * <p>Why a gap of one heartbeat interval: while the peer lives and the network works, a
+     * running node hears it at least every interval plus the delivery allowance; a shorter,
+     * unnoticed gap adds at most one more interval, so the silence it measures stays below
+     * the detection minimum (at least three intervals) and cannot start a takeover.
+     */
+    private void forgetSilenceWhileFrozen(long pause, long now, boolean firstCycle) {
+        if (firstCycle) {
+            LOG.log(Level.INFO, "{0}: the duty cycle began {1} ms after the controller was made; the peer''s"
+                    + " silence counts from now", self, pause / 1_000_000);
+        } else {
+            LOG.log(Level.WARNING, "{0}: the duty cycle was frozen for {1} ms; the peer''s silence counts from now",
+                    self, pause / 1_000_000);
+        }
+        for (PathTracker path : paths) {
+            path.countSilenceFrom = Math.max(path.countSilenceFrom, now);
+        }
     }
 
     /**
@@ -1245,10 +1270,11 @@ public final class PairController {
     }
 
     private String leaseExpiryReason(long now) {
-        long sinceSent = lastHeartbeatSentNanos == NEVER ? 0 : now - lastHeartbeatSentNanos;
-        if (sinceSent >= timings.isolationDeadlineNanos()) {
-            return "the serving lease ran out: this node was frozen for " + sinceSent / 1_000_000
-                    + " ms and the peer may have taken over";
+        long received = newestSendSurelyReceived(now);
+        if (received == NEVER || now - received >= timings.isolationDeadlineNanos()) {
+            return "the serving lease ran out: no heartbeat this node sent in the last "
+                    + timings.isolationDeadlineNanos() / 1_000_000 + " ms has surely reached the peer (its duty cycle"
+                    + " was late by " + pauseMonitor.lastGapNanos() / 1_000_000 + " ms), so the peer may have taken over";
         }
         return "the serving lease ran out: the peer has not confirmed this node for "
                 + (peerAckedSendNanos == NEVER ? "ever" : (now - peerAckedSendNanos) / 1_000_000 + " ms")

@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
         subcommands = {DemoCommand.class, InitCommand.class, NodeCommand.class, NodeRequest.Status.class,
                 NodeRequest.Switchover.class, NodeRequest.Migrate.class, NodeRequest.Maintenance.class,
                 NodeRequest.Vm.class, WitnessCommand.class, BenchCommand.class, BundleCommand.class,
-                MonitorUserCommand.class})
+                MonitorUserCommand.class, SimCommand.class})
 public final class Avance implements Runnable {
 
     @CommandLine.Spec

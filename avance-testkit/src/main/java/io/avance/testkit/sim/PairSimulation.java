@@ -194,7 +194,7 @@ public final class PairSimulation {
         }
         serving.sort(java.util.Comparator.comparingLong(SimulationResult.Serving::fromNanos));
         return new SimulationResult(seed, faults, roleChanges, takeovers, unilateralTakeovers, handovers, reboots,
-                List.copyOf(takeoverDelays), List.copyOf(serving), List.copyOf(trace));
+                List.copyOf(takeoverDelays), List.copyOf(serving), List.copyOf(trace), end);
     }
 
     private void advanceTo(long time) {

@@ -17,11 +17,12 @@ import java.util.List;
  *                         other node served (-1 if it never did before the primary came back)
  * @param serving          every interval in which a node served, in order of start
  * @param trace            the last lines of the event trace
+ * @param simulatedNanos   how much simulated time the run covered
  */
 public record SimulationResult(long seed, List<SimFault> faults, int roleChanges, int takeovers,
                                int unilateralTakeovers, int handovers,
                                int reboots, List<Long> firstPrimaryAfterCrashNanos, List<Serving> serving,
-                               List<String> trace) {
+                               List<String> trace, long simulatedNanos) {
 
     /**
      * One interval in which a node served.

@@ -110,6 +110,21 @@ public final class PrivateLink implements AutoCloseable {
     }
 
     /**
+     * Where this link accepts connections, once {@link #start()} has bound it (the port the kernel
+     * chose, if the configuration said 0).
+     *
+     * @return the bound address
+     * @throws IllegalStateException before {@link #start()}
+     */
+    public InetSocketAddress localAddress() {
+        Channel bound = server;
+        if (bound == null) {
+            throw new IllegalStateException("the private link is not listening yet");
+        }
+        return (InetSocketAddress) bound.localAddress();
+    }
+
+    /**
      * Opens the migration channel too, for the migration engine; call before {@link #start()}.
      *
      * @param listener who hears about the migration channel
@@ -162,15 +177,6 @@ public final class PrivateLink implements AutoCloseable {
                 group.next().execute(() -> dial(MIGRATION));
             }
         }
-    }
-
-    /**
-     * The address the link listens on, once started.
-     *
-     * @return the bound address
-     */
-    public InetSocketAddress localAddress() {
-        return (InetSocketAddress) server.localAddress();
     }
 
     /**
@@ -277,6 +283,24 @@ public final class PrivateLink implements AutoCloseable {
         if (channel != null && channel.isActive()) {
             LOG.log(Level.WARNING, "{0}: resetting the data channel to {1}: {2}", self, peer, reason);
             channel.close();
+        }
+    }
+
+    /**
+     * Drops the bulk channels (data and migration), whose peer has been judged silent: what they
+     * hold unanswered fails at once instead of waiting for TCP to give up. The dialer dials them
+     * again; the control channel stays, its heartbeats tell when the peer is heard again.
+     *
+     * @param reason why, for the log
+     */
+    public void resetBulkChannels(String reason) {
+        for (int channelNumber : new int[] {DATA, MIGRATION}) {
+            Channel channel = session(channelNumber);
+            if (channel != null && channel.isActive()) {
+                LOG.log(Level.WARNING, "{0}: resetting the {1} channel to {2}: {3}", self,
+                        channelNumber == DATA ? "data" : "migration", peer, reason);
+                channel.close();
+            }
         }
     }
 

@@ -919,6 +919,14 @@ public final class AvanceNode implements AutoCloseable {
         public void onPeerSilentTooLong() {
             volumes.peerSilent();
         }
+
+        @Override
+        public void onPrivateLinkSilent(String reason) {
+            PrivateLink link = incarnation.link;
+            if (link != null) {
+                link.resetBulkChannels(reason);
+            }
+        }
     }
 
     /**

@@ -162,6 +162,8 @@ public final class PairController {
     private long degradedFromSeq;
     private final List<DegradedFence> degradedFences = new ArrayList<>();
     private boolean peerSilenceReported;
+    /** Whether the environment has been told that the private link is silent, since it was last heard. */
+    private boolean privateLinkSilenceReported;
 
     private FailoverDecision lastDecision = FailoverDecision.stay("starting");
     private long nowNanos;
@@ -367,6 +369,7 @@ public final class PairController {
         }
         faults.refresh();
         judgePaths(now);
+        reportPrivateLinkSilence(now);
         renewWitnessIfQuiet(now);
         expirePending(now);
         reportLongSilence(now);
@@ -457,6 +460,29 @@ public final class PairController {
                 it.remove();
                 fence.future().complete(null);
             }
+        }
+    }
+
+    /**
+     * Tells the environment, once per silence, that the private link has been silent for the
+     * detection minimum: the pair's own failure detection, which judges the link within about
+     * half a second, is what the replicated volumes go by, not a TCP timeout or the replication
+     * acknowledgement timeout (rule 6 without freezing the guests' disks).
+     */
+    private void reportPrivateLinkSilence(long now) {
+        PathTracker link = paths[0];
+        if (link.alive || peerId.isEmpty() || link.lastHeardNanos == NEVER) {
+            // (A link never heard has nothing waiting on it: the peer has not come yet.)
+            privateLinkSilenceReported = false;
+            return;
+        }
+        long silence = link.silence(now);
+        if (!privateLinkSilenceReported && silence >= timings.detectionMinimumNanos()) {
+            privateLinkSilenceReported = true;
+            String reason = "the private link has been silent for " + silence / 1_000_000 + " ms"
+                    + (link.connected ? " although its connection looks open" : "");
+            LOG.log(Level.WARNING, "{0}: {1}", self, reason);
+            environment.onPrivateLinkSilent(reason);
         }
     }
 

@@ -151,4 +151,16 @@ public interface PairEnvironment {
      */
     default void onPeerSilentTooLong() {
     }
+
+    /**
+     * The private link has carried nothing for the detection minimum while its connection still
+     * looks open (a cut cable is noticed by TCP only after its own, much longer, timeouts). Whatever
+     * waits on the link's bulk channels will not be answered: replicated writes waiting for the
+     * peer's acknowledgement go on without it, under the degraded fence, rather than waiting for
+     * {@code replication.ack-timeout}. Called once per silence, on the owner thread.
+     *
+     * @param reason why, for the log
+     */
+    default void onPrivateLinkSilent(String reason) {
+    }
 }

@@ -47,16 +47,17 @@ class DiagnosticBundleTest {
         Path logs = Files.createDirectories(directory.resolve("logs"));
         Files.writeString(logs.resolve("product.log"), "the product started\nsmtp password is smtp-Pa55word-xyz\n");
         Path file = directory.resolve("node.properties");
-        int privatePort = OpsTesting.freePort();
         Files.writeString(file, String.join("\n",
                 "node.id = alpha",
                 "node.data-dir = data",
                 "pairing.secret = hex:" + hex,
-                "private.listen = 127.0.0.1:" + privatePort,
+                // The node listens on ports of the kernel's choosing; its peer (at the discard
+                // port, where nothing answers) never comes.
+                "private.listen = 127.0.0.1:0",
                 "peer.id = beta",
-                "peer.private-address = 127.0.0.1:" + OpsTesting.freePort(),
-                "public.lan.bind = 127.0.0.1:" + OpsTesting.freePort(),
-                "public.lan.peer = 127.0.0.1:" + OpsTesting.freePort(),
+                "peer.private-address = 127.0.0.1:9",
+                "public.lan.bind = 127.0.0.1:0",
+                "public.lan.peer = 127.0.0.1:9",
                 "monitor.listen = 127.0.0.1:0",
                 "monitor.keystore-password = keystore-Secr3t-abc",
                 "alert.smtp.host = 127.0.0.1",

@@ -54,7 +54,9 @@ class CallHomeTest {
         try (OutputStream out = Files.newOutputStream(truststore)) {
             endpointTls.trustStore().store(out, "trust-password".toCharArray());
         }
-        int port = OpsTesting.freePort();
+        // The endpoint is down at first: its port is held, refusing connections, until it comes up.
+        OpsTesting.PortHold hold = OpsTesting.PortHold.open();
+        int port = hold.port();
         OperationsConfig.CallHome settings = new OperationsConfig.CallHome(URI.create("https://127.0.0.1:" + port
                 + "/events"), Optional.of(truststore), "trust-password", "bank-42", TimeUnit.MILLISECONDS.toNanos(50),
                 TimeUnit.MILLISECONDS.toNanos(400), true);
@@ -82,6 +84,7 @@ class CallHomeTest {
         try {
             assertTrue(again.callHome().orElseThrow().pending() >= 2, "the outbox survived the restart");
             endpoint = HttpsServer.create(new InetSocketAddress("127.0.0.1", port), 0);
+            hold.close();
             KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
             KeyStore store = endpointTls.keyStore("key".toCharArray());
             keys.init(store, "key".toCharArray());
@@ -99,6 +102,7 @@ class CallHomeTest {
             OpsTesting.await(() -> again.callHome().orElseThrow().pending() == 0, Duration.ofSeconds(30),
                     () -> "not delivered: " + received.size() + " received");
         } finally {
+            hold.close();
             again.close();
             restarted.close();
             if (endpoint != null) {

@@ -13,6 +13,7 @@ import io.avance.core.health.HealthConfig;
 import io.avance.core.time.NanoClock;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.channels.SocketChannel;
 import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
@@ -47,14 +48,13 @@ class NetworkMonitorTest {
 
     @Test
     void anAnswerEvenARefusalMeansTheNetworkWorks() throws Exception {
-        int closedPort;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            closedPort = socket.getLocalPort();
-        }
-        try (ServerSocket listening = new ServerSocket(0);
+        // A socket bound but not listening holds its port, and every connection to it is refused.
+        try (SocketChannel refusing = SocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0));
+             ServerSocket listening = new ServerSocket(0);
              NetworkMonitor monitor = new NetworkMonitor(List.of(
                      path("open", new InetSocketAddress("127.0.0.1", listening.getLocalPort())),
-                     path("refusing", new InetSocketAddress("127.0.0.1", closedPort))), faults, 20 * MS, 200 * MS, "n")) {
+                     path("refusing", (InetSocketAddress) refusing.getLocalAddress())), faults, 20 * MS, 200 * MS,
+                     "n")) {
             monitor.sendSucceeded("open");
             // Several probe rounds pass without a fault.
             long until = System.nanoTime() + 300 * MS;

@@ -17,7 +17,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
@@ -85,26 +84,29 @@ class PrivateLinkTest {
         return secret;
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
+    /**
+     * A link of the node with the larger id, which only accepts: it listens on a port of the
+     * kernel's choosing (reported by {@link PrivateLink#localAddress()}) and never dials, so the
+     * peer address it is given is never used.
+     */
+    private PrivateLink accepting(String self, String peer, byte[] secret, long incarnation, LinkListener listener) {
+        PrivateLink link = link(self, peer, new InetSocketAddress("127.0.0.1", 9), secret, incarnation, listener);
+        link.start();
+        return link;
     }
 
-    private PrivateLink link(String self, String peer, int listen, int peerPort, byte[] secret, long incarnation,
+    /** A link of the node with the smaller id, which dials the peer at an address it is given. */
+    private PrivateLink link(String self, String peer, InetSocketAddress dials, byte[] secret, long incarnation,
                              LinkListener listener) {
-        return new PrivateLink(NodeId.of(self), NodeId.of(peer), new InetSocketAddress("127.0.0.1", listen),
-                new InetSocketAddress("127.0.0.1", peerPort), new PairingKey(secret), incarnation, HANDSHAKE_TIMEOUT,
-                TimeUnit.MILLISECONDS.toNanos(50), 1 << 20, group, listener, null);
+        return new PrivateLink(NodeId.of(self), NodeId.of(peer), new InetSocketAddress("127.0.0.1", 0), dials,
+                new PairingKey(secret), incarnation, HANDSHAKE_TIMEOUT, TimeUnit.MILLISECONDS.toNanos(50), 1 << 20,
+                group, listener, null);
     }
 
     @Test
     void nodesWithTheSameSecretOpenASessionAndExchangeMessages() throws Exception {
-        int portA = freePort();
-        int portB = freePort();
-        try (PrivateLink beta = link("beta", "alpha", portB, portA, secret(1), 22, betaEvents);
-             PrivateLink alpha = link("alpha", "beta", portA, portB, secret(1), 11, alphaEvents)) {
-            beta.start();
+        try (PrivateLink beta = accepting("beta", "alpha", secret(1), 22, betaEvents);
+             PrivateLink alpha = link("alpha", "beta", beta.localAddress(), secret(1), 11, alphaEvents)) {
             alpha.start();
             assertEquals("up 22", alphaEvents.next());
             assertEquals("up 11", betaEvents.next());
@@ -116,11 +118,8 @@ class PrivateLinkTest {
 
     @Test
     void aNodeWithTheWrongSecretIsRefusedAndNoSessionOpens() throws Exception {
-        int portA = freePort();
-        int portB = freePort();
-        try (PrivateLink beta = link("beta", "alpha", portB, portA, secret(1), 22, betaEvents);
-             PrivateLink alpha = link("alpha", "beta", portA, portB, secret(2), 11, alphaEvents)) {
-            beta.start();
+        try (PrivateLink beta = accepting("beta", "alpha", secret(1), 22, betaEvents);
+             PrivateLink alpha = link("alpha", "beta", beta.localAddress(), secret(2), 11, alphaEvents)) {
             alpha.start();
             // The dialer retries every 50 ms; none of its attempts may open a session.
             assertEquals(null, alphaEvents.events.poll(1, TimeUnit.SECONDS));
@@ -132,11 +131,8 @@ class PrivateLinkTest {
 
     @Test
     void aNodeClaimingAnotherIdIsRefused() throws Exception {
-        int portA = freePort();
-        int portB = freePort();
-        try (PrivateLink beta = link("beta", "alpha", portB, portA, secret(1), 22, betaEvents);
-             PrivateLink impostor = link("alpha", "gamma", portA, portB, secret(1), 11, alphaEvents)) {
-            beta.start();
+        try (PrivateLink beta = accepting("beta", "alpha", secret(1), 22, betaEvents);
+             PrivateLink impostor = link("alpha", "gamma", beta.localAddress(), secret(1), 11, alphaEvents)) {
             impostor.start();
             assertEquals(null, betaEvents.events.poll(1, TimeUnit.SECONDS));
         }
@@ -144,25 +140,23 @@ class PrivateLinkTest {
 
     @Test
     void garbageOversizedFramesAndEarlyMessagesCloseOnlyThatConnection() throws Exception {
-        int portA = freePort();
-        int portB = freePort();
-        try (PrivateLink beta = link("beta", "alpha", portB, portA, secret(1), 22, betaEvents)) {
-            beta.start();
-            assertClosedByServer(portB, "GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        try (PrivateLink beta = accepting("beta", "alpha", secret(1), 22, betaEvents)) {
+            InetSocketAddress betaAddress = beta.localAddress();
+            assertClosedByServer(betaAddress, "GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             ByteBuf oversized = Unpooled.buffer();
             oversized.writeInt(FrameFormat.MAGIC).writeByte(1).writeByte(FrameType.HEARTBEAT.code()).writeShort(0)
                     .writeInt(Integer.MAX_VALUE).writeInt(0);
-            assertClosedByServer(portB, toArray(oversized));
+            assertClosedByServer(betaAddress, toArray(oversized));
             ByteBuf early = Unpooled.buffer();
             FrameFormat.write(early, FrameType.REBOOT_REQUEST, Unpooled.wrappedBuffer(new byte[20]));
-            assertClosedByServer(portB, toArray(early));
+            assertClosedByServer(betaAddress, toArray(early));
             ByteBuf badCrc = Unpooled.buffer();
             FrameFormat.write(badCrc, FrameType.READY, Unpooled.wrappedBuffer(new byte[2]));
             badCrc.setByte(badCrc.writerIndex() - 1, 1);
-            assertClosedByServer(portB, toArray(badCrc));
+            assertClosedByServer(betaAddress, toArray(badCrc));
 
             // After all that, the real peer still gets in.
-            try (PrivateLink alpha = link("alpha", "beta", portA, portB, secret(1), 11, alphaEvents)) {
+            try (PrivateLink alpha = link("alpha", "beta", betaAddress, secret(1), 11, alphaEvents)) {
                 alpha.start();
                 assertEquals("up 22", alphaEvents.next());
                 assertEquals("up 11", betaEvents.next());
@@ -172,15 +166,13 @@ class PrivateLinkTest {
 
     @Test
     void aConnectionThatNeverCompletesTheHandshakeIsClosedAfterTheTimeout() throws Exception {
-        int portB = freePort();
-        try (PrivateLink beta = link("beta", "alpha", portB, freePort(), secret(1), 22, betaEvents)) {
-            beta.start();
-            assertClosedAfterSilence(portB);
+        try (PrivateLink beta = accepting("beta", "alpha", secret(1), 22, betaEvents)) {
+            assertClosedAfterSilence(beta.localAddress());
         }
     }
 
-    private static void assertClosedAfterSilence(int portB) throws IOException {
-        try (Socket silent = new Socket("127.0.0.1", portB)) {
+    private static void assertClosedAfterSilence(InetSocketAddress server) throws IOException {
+        try (Socket silent = new Socket(server.getAddress(), server.getPort())) {
             silent.setSoTimeout(10_000);
             InputStream in = silent.getInputStream();
             long start = System.nanoTime();
@@ -200,8 +192,8 @@ class PrivateLinkTest {
         return bytes;
     }
 
-    private static void assertClosedByServer(int port, byte[] bytes) throws IOException {
-        try (Socket socket = new Socket("127.0.0.1", port)) {
+    private static void assertClosedByServer(InetSocketAddress server, byte[] bytes) throws IOException {
+        try (Socket socket = new Socket(server.getAddress(), server.getPort())) {
             socket.setSoTimeout(5_000);
             OutputStream out = socket.getOutputStream();
             out.write(bytes);

@@ -5,8 +5,10 @@ import io.avance.core.config.OperationsConfig;
 import io.avance.core.monitor.TlsMaterial;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
 import java.net.http.HttpClient;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
@@ -52,12 +54,47 @@ public final class OpsTesting {
         }
     }
 
-    /** A TCP port that was free a moment ago. */
-    public static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+    /**
+     * A loopback TCP port held for a server that starts later: bound (so nothing else can take
+     * it) but not listening (so connections to it are refused, as to a server that is down). The
+     * server binds it too, with {@code SO_REUSEADDR} as Java's server sockets set on Linux, which
+     * Linux allows while no socket on the port listens; then the hold is closed.
+     */
+    public static final class PortHold implements AutoCloseable {
+        private final SocketChannel socket;
+
+        private PortHold(SocketChannel socket) {
+            this.socket = socket;
+        }
+
+        /**
+         * Holds a port of the kernel's choosing on 127.0.0.1.
+         *
+         * @return the hold
+         */
+        public static PortHold open() {
+            try {
+                SocketChannel socket = SocketChannel.open();
+                socket.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+                socket.bind(new InetSocketAddress("127.0.0.1", 0));
+                return new PortHold(socket);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        /** @return the held port */
+        public int port() {
+            return socket.socket().getLocalPort();
+        }
+
+        @Override
+        public void close() {
+            try {
+                socket.close();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         }
     }
 }

@@ -4,6 +4,8 @@ import io.avance.api.PairRole;
 import io.avance.testkit.hypervisor.KvClient;
 import io.avance.testkit.process.NodeEvent;
 import io.avance.testkit.process.NodeProcess;
+import io.avance.testkit.tools.LoopbackAddresses;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -38,7 +40,8 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Path where = directory != null ? directory : Workspace.scratch("avance-demo-");
-        int port = freePort();
+        // The guest's service on a loopback address of its own: wherever the VM runs, clients find it there.
+        InetSocketAddress service = LoopbackAddresses.next(LoopbackAddresses.SERVICE_PORT);
         System.out.println("Avance demo: two nodes, alpha and beta, as separate processes on loopback, joined by a");
         System.out.println("private link (TCP) and one public network (UDP heartbeats), on the simulated hypervisor.");
         System.out.println("Workspace (configuration, data, logs): " + where);
@@ -51,9 +54,10 @@ final class DemoCommand implements Callable<Integer> {
                 "vm.vm1.memory", "256MiB",
                 "vm.vm1.disks", "vm1-disk",
                 "vm.vm1.option.sim.program", "kv",
-                "vm.vm1.option.sim.port", String.valueOf(port),
+                "vm.vm1.option.sim.bind", service.getAddress().getHostAddress(),
+                "vm.vm1.option.sim.port", String.valueOf(service.getPort()),
                 "vm.vm1.option.sim.dirty-rate", "50MiB");
-             KvClient client = new KvClient(port)) {
+             KvClient client = new KvClient(service)) {
             NodeProcess alpha = pair.start("alpha");
             NodeProcess beta = pair.start("beta");
             System.out.printf("%s alpha (pid %d) and beta (pid %d) started%n", pair.clock(), alpha.pid(), beta.pid());
@@ -151,10 +155,6 @@ final class DemoCommand implements Callable<Integer> {
     private static void awaitSynced(NodeProcess node, long afterNanos) {
         node.awaitAfter(afterNanos, event -> event.type().equals("volume") && event.get("to").orElse("").equals("SYNCED"),
                 STEP);
-    }
-
-    private static int freePort() {
-        return io.avance.testkit.tools.Ports.free();
     }
 
     /** The client: writes key after key, each acknowledged only once durable on the guest's disk. */

@@ -6,6 +6,7 @@ import io.avance.testkit.process.LoopbackPair;
 import io.avance.testkit.process.NodeEvent;
 import io.avance.testkit.process.NodeProcess;
 import io.avance.testkit.tools.ExternalTool;
+import io.avance.testkit.tools.LoopbackAddresses;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 
@@ -64,7 +65,8 @@ final class NbdBench {
             try (ExternalTool.Running qemu = qemuNbd(image)) {
                 String[] names = {"(a) Avance, replicated", "(b) Avance, standalone", "(c) qemu-nbd"};
                 String[] uris = {pair.pair.nbdUri(LoopbackPair.ALPHA, VOLUME),
-                        "nbd://127.0.0.1:" + soloPort + "/" + VOLUME, "nbd://127.0.0.1:" + qemuPort + "/" + VOLUME};
+                        "nbd://" + LoopbackAddresses.text(soloAddress) + "/" + VOLUME,
+                        "nbd://" + LoopbackAddresses.text(qemuAddress) + "/" + VOLUME};
                 for (int round = 1; round <= rounds; round++) {
                     System.out.printf("%nround %d%n", round);
                     for (int target = 0; target < 3; target++) {
@@ -113,9 +115,8 @@ final class NbdBench {
         Path where = directory.resolve("resync");
         Files.createDirectories(where);
         LoopbackPair configured = LoopbackPair.in(where);
-        try (FaultInjectingTcpProxy proxy = new FaultInjectingTcpProxy(
-                new InetSocketAddress("127.0.0.1", configured.betaPrivatePort()))) {
-            configured.withNbd().alphaDials(proxy.port()).with("volume." + VOLUME + ".size", sizeBytes + "");
+        try (FaultInjectingTcpProxy proxy = new FaultInjectingTcpProxy(configured.privateAddress(LoopbackPair.BETA))) {
+            configured.withNbd().alphaDials(proxy.address()).with("volume." + VOLUME + ".size", sizeBytes + "");
             try (Workspace pair = new Workspace(List.of(), configured)) {
                 NodeProcess alpha = pair.start(LoopbackPair.ALPHA);
                 NodeProcess beta = pair.start(LoopbackPair.BETA);
@@ -175,16 +176,16 @@ final class NbdBench {
         return FioResult.parse(output);
     }
 
-    private int soloPort;
-    private int qemuPort;
+    /** Each server on a loopback address of its own, on NBD's port. */
+    private final InetSocketAddress soloAddress = LoopbackAddresses.next(LoopbackAddresses.NBD_PORT);
+    private final InetSocketAddress qemuAddress = LoopbackAddresses.next(LoopbackAddresses.NBD_PORT);
 
     private NodeProcess standalone(Path where) throws IOException {
         Files.createDirectories(where);
-        soloPort = freePort();
         Map<String, String> keys = new LinkedHashMap<>();
         keys.put("node.id", "solo");
         keys.put("node.data-dir", "solo-data");
-        keys.put("nbd.listen", "127.0.0.1:" + soloPort);
+        keys.put("nbd.listen", LoopbackAddresses.text(soloAddress));
         keys.put("volume." + VOLUME + ".size", String.valueOf(sizeBytes));
         StringBuilder text = new StringBuilder("# a standalone node: no peer, the unreplicated baseline\n");
         keys.forEach((key, value) -> text.append(key).append(" = ").append(value).append('\n'));
@@ -196,15 +197,15 @@ final class NbdBench {
     }
 
     private ExternalTool.Running qemuNbd(Path image) throws IOException {
-        qemuPort = freePort();
         // The same kind of file as our volumes: sparse, the page cache in front (qemu-nbd's default).
         ExternalTool.ok(60, "truncate", "-s", String.valueOf(sizeBytes), image.toString());
         ExternalTool.Running qemu = ExternalTool.in(directory).start("qemu-nbd", "--persistent", "--shared=8",
-                "--format=raw", "--export-name=" + VOLUME, "--bind=127.0.0.1", "--port=" + qemuPort, image.toString());
+                "--format=raw", "--export-name=" + VOLUME, "--bind=" + qemuAddress.getAddress().getHostAddress(),
+                "--port=" + qemuAddress.getPort(), image.toString());
         long deadline = System.nanoTime() + START.toNanos();
         while (true) {
             ExternalTool.Result probe = ExternalTool.run(30, "nbdinfo", "--size",
-                    "nbd://127.0.0.1:" + qemuPort + "/" + VOLUME);
+                    "nbd://" + LoopbackAddresses.text(qemuAddress) + "/" + VOLUME);
             if (probe.exit() == 0) {
                 return qemu;
             }
@@ -224,9 +225,5 @@ final class NbdBench {
     private static NodeEvent awaitState(NodeProcess node, String state) {
         return node.await(event -> event.type().equals("volume") && event.get("volume").orElse("").equals(VOLUME)
                 && event.get("to").orElse("").equals(state), START);
-    }
-
-    private static int freePort() {
-        return io.avance.testkit.tools.Ports.free();
     }
 }

@@ -72,12 +72,12 @@ public final class KvClient implements AutoCloseable {
     }
 
     /**
-     * Creates a client of a guest on 127.0.0.1 that retries for {@link #DEFAULT_RETRY_DEADLINE}.
+     * Creates a client that retries for {@link #DEFAULT_RETRY_DEADLINE}.
      *
-     * @param port the guest's {@code sim.port}
+     * @param address the guest's endpoint ({@code sim.bind:sim.port})
      */
-    public KvClient(int port) {
-        this(new InetSocketAddress("127.0.0.1", port), DEFAULT_RETRY_DEADLINE);
+    public KvClient(InetSocketAddress address) {
+        this(address, DEFAULT_RETRY_DEADLINE);
     }
 
     /**

@@ -17,6 +17,7 @@ import io.avance.api.migration.IncomingVm;
 import io.avance.api.replication.Volume;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -177,16 +178,45 @@ public final class SimulatedHypervisor implements HypervisorAdapter {
      * @param name        the VM's name
      * @param memoryBytes its memory, a multiple of 1 MiB
      * @param disk        the disk its log lives on
-     * @param port        the TCP port of its service on 127.0.0.1, 0 for none
+     * @param service     the address its service listens on, on whichever node runs it (tests give
+     *                    each guest a loopback address of its own)
      * @param options     more options ({@code sim.dirty-rate}, ...), may be empty
      * @return the spec
      */
-    public static VmSpec kvSpec(String name, long memoryBytes, VmSpec.Disk disk, int port,
+    public static VmSpec kvSpec(String name, long memoryBytes, VmSpec.Disk disk, InetSocketAddress service,
                                 Map<String, String> options) {
         Map<String, String> all = new TreeMap<>(options);
         all.put(OPTION_PROGRAM, "kv");
-        all.put(OPTION_PORT, Integer.toString(port));
+        all.put(OPTION_BIND, service.getAddress().getHostAddress());
+        all.put(OPTION_PORT, Integer.toString(service.getPort()));
         return new VmSpec(name, 1, memoryBytes, List.of(disk), List.of(), all);
+    }
+
+    /**
+     * A spec for a kv guest with no service to connect to (it still logs its writes to its disk).
+     *
+     * @param name        the VM's name
+     * @param memoryBytes its memory, a multiple of 1 MiB
+     * @param disk        the disk its log lives on
+     * @param options     more options, may be empty
+     * @return the spec
+     */
+    public static VmSpec kvSpec(String name, long memoryBytes, VmSpec.Disk disk, Map<String, String> options) {
+        Map<String, String> all = new TreeMap<>(options);
+        all.put(OPTION_PROGRAM, "kv");
+        all.put(OPTION_PORT, "0");
+        return new VmSpec(name, 1, memoryBytes, List.of(disk), List.of(), all);
+    }
+
+    /**
+     * Where a kv guest's service listens.
+     *
+     * @param spec a spec made by {@link #kvSpec(String, long, VmSpec.Disk, InetSocketAddress, Map)}
+     * @return its address
+     */
+    public static InetSocketAddress service(VmSpec spec) {
+        return new InetSocketAddress(spec.options().getOrDefault(OPTION_BIND, "127.0.0.1"),
+                Integer.parseInt(spec.options().getOrDefault(OPTION_PORT, "0")));
     }
 
     // ------------------------------------------------------------------------------------------

@@ -1,7 +1,10 @@
 package io.avance.testkit.process;
 
+import io.avance.testkit.tools.LoopbackAddresses;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,10 +14,11 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The configuration of a two-node pair on loopback: free ports, a fresh pairing secret, and a
- * configuration file for each node ({@code alpha.properties}, {@code beta.properties}), each with
- * its own data directory. Alpha, the smaller id, dials beta's private link, optionally through a
- * proxy so that a test can cut it.
+ * The configuration of a two-node pair on loopback: a loopback address of its own for each node
+ * (see {@link LoopbackAddresses}: fixed ports there, the same across restarts, that nothing else
+ * can take), a fresh pairing secret, and a configuration file for each node
+ * ({@code alpha.properties}, {@code beta.properties}), each with its own data directory. Alpha,
+ * the smaller id, dials beta's private link, optionally through a proxy so that a test can cut it.
  */
 public final class LoopbackPair {
 
@@ -24,29 +28,23 @@ public final class LoopbackPair {
     public static final String BETA = "beta";
 
     private final Path directory;
-    private final int alphaPrivatePort;
-    private final int betaPrivatePort;
-    private final int alphaLanPort;
-    private final int betaLanPort;
+    private final Map<String, InetAddress> hosts = Map.of(ALPHA, LoopbackAddresses.next(),
+            BETA, LoopbackAddresses.next());
     private final String secretHex;
     private final Map<String, String> settings = new LinkedHashMap<>();
     private final Map<String, Map<String, String>> nodeSettings = new LinkedHashMap<>();
-    private int alphaDialsPort;
+    private InetSocketAddress alphaDials;
 
     private LoopbackPair(Path directory) {
         this.directory = directory;
-        this.alphaPrivatePort = freeTcpPort();
-        this.betaPrivatePort = freeTcpPort();
-        this.alphaLanPort = freeUdpPort();
-        this.betaLanPort = freeUdpPort();
-        this.alphaDialsPort = betaPrivatePort;
+        this.alphaDials = privateAddress(BETA);
         byte[] secret = new byte[32];
         new SecureRandom().nextBytes(secret);
         this.secretHex = HexFormat.of().formatHex(secret);
     }
 
     /**
-     * Chooses ports and a secret for a pair in a directory; nothing is written yet.
+     * Chooses addresses and a secret for a pair in a directory; nothing is written yet.
      *
      * @param directory where the configuration, secret and data directories go
      * @return the pair
@@ -81,13 +79,47 @@ public final class LoopbackPair {
     }
 
     /**
-     * Gives each node an NBD server on a free loopback port.
+     * Gives each node an NBD server on its own address.
      *
      * @return this
      */
     public LoopbackPair withNbd() {
-        withNode(ALPHA, "nbd.listen", "127.0.0.1:" + freeTcpPort());
-        return withNode(BETA, "nbd.listen", "127.0.0.1:" + freeTcpPort());
+        withNode(ALPHA, "nbd.listen", LoopbackAddresses.text(nbdAddress(ALPHA)));
+        return withNode(BETA, "nbd.listen", LoopbackAddresses.text(nbdAddress(BETA)));
+    }
+
+    /**
+     * A node's own loopback address.
+     *
+     * @param node {@link #ALPHA} or {@link #BETA}
+     * @return its address
+     */
+    public InetAddress host(String node) {
+        InetAddress host = hosts.get(node);
+        if (host == null) {
+            throw new IllegalArgumentException("no node " + node + " in a loopback pair (alpha or beta)");
+        }
+        return host;
+    }
+
+    /**
+     * Where a node listens for the private link.
+     *
+     * @param node {@link #ALPHA} or {@link #BETA}
+     * @return its address
+     */
+    public InetSocketAddress privateAddress(String node) {
+        return new InetSocketAddress(host(node), LoopbackAddresses.PRIVATE_PORT);
+    }
+
+    /**
+     * Where a node's NBD server listens once {@link #withNbd()} gave it one.
+     *
+     * @param node {@link #ALPHA} or {@link #BETA}
+     * @return its address
+     */
+    public InetSocketAddress nbdAddress(String node) {
+        return new InetSocketAddress(host(node), LoopbackAddresses.NBD_PORT);
     }
 
     /**
@@ -106,19 +138,14 @@ public final class LoopbackPair {
     }
 
     /**
-     * Makes alpha dial beta's private link at another port (a proxy in front of beta).
+     * Makes alpha dial beta's private link at another address (a proxy in front of beta).
      *
-     * @param port the port alpha dials
+     * @param address the address alpha dials
      * @return this
      */
-    public LoopbackPair alphaDials(int port) {
-        this.alphaDialsPort = port;
+    public LoopbackPair alphaDials(InetSocketAddress address) {
+        this.alphaDials = address;
         return this;
-    }
-
-    /** @return the port beta's private link listens on */
-    public int betaPrivatePort() {
-        return betaPrivatePort;
     }
 
     /** @return the directory */
@@ -135,8 +162,8 @@ public final class LoopbackPair {
         try {
             Files.createDirectories(directory);
             Files.writeString(directory.resolve("pairing.secret"), "hex:" + secretHex + "\n", StandardCharsets.UTF_8);
-            write(ALPHA, BETA, alphaPrivatePort, alphaDialsPort, alphaLanPort, betaLanPort);
-            write(BETA, ALPHA, betaPrivatePort, alphaPrivatePort, betaLanPort, alphaLanPort);
+            write(ALPHA, BETA, alphaDials);
+            write(BETA, ALPHA, privateAddress(ALPHA));
             return this;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -182,30 +209,24 @@ public final class LoopbackPair {
         return directory.resolve(node + "-data");
     }
 
-    private void write(String self, String peer, int listen, int dial, int lan, int peerLan) throws IOException {
+    private void write(String self, String peer, InetSocketAddress dial) throws IOException {
         StringBuilder text = new StringBuilder()
                 .append("# ").append(self).append(": one node of a pair on loopback\n")
                 .append("node.id = ").append(self).append('\n')
                 .append("node.data-dir = ").append(self).append("-data\n")
                 .append("pairing.secret-file = pairing.secret\n")
-                .append("private.listen = 127.0.0.1:").append(listen).append('\n')
+                .append("private.listen = ").append(LoopbackAddresses.text(privateAddress(self))).append('\n')
                 .append("peer.id = ").append(peer).append('\n')
-                .append("peer.private-address = 127.0.0.1:").append(dial).append('\n')
-                .append("public.lan.bind = 127.0.0.1:").append(lan).append('\n')
-                .append("public.lan.peer = 127.0.0.1:").append(peerLan).append('\n');
+                .append("peer.private-address = ").append(LoopbackAddresses.text(dial)).append('\n')
+                .append("public.lan.bind = ").append(host(self).getHostAddress()).append(':')
+                .append(LoopbackAddresses.PUBLIC_PORT).append('\n')
+                .append("public.lan.peer = ").append(host(peer).getHostAddress()).append(':')
+                .append(LoopbackAddresses.PUBLIC_PORT).append('\n');
         Map<String, String> all = new LinkedHashMap<>(settings);
         all.putAll(nodeSettings.getOrDefault(self, Map.of()));
         for (Map.Entry<String, String> setting : all.entrySet()) {
             text.append(setting.getKey()).append(" = ").append(setting.getValue()).append('\n');
         }
         Files.writeString(configOf(self), text.toString(), StandardCharsets.UTF_8);
-    }
-
-    private static int freeTcpPort() {
-        return io.avance.testkit.tools.Ports.free();
-    }
-
-    private static int freeUdpPort() {
-        return io.avance.testkit.tools.Ports.free();
     }
 }

@@ -9,6 +9,7 @@ import io.avance.core.replication.VolumeManager;
 import io.avance.core.storage.BlockStoreFactory;
 import io.avance.core.time.NanoClock;
 import io.avance.core.wire.Message;
+import io.avance.testkit.tools.LoopbackAddresses;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -51,22 +52,23 @@ public final class ReplicaPair implements AutoCloseable {
      * @param storesA    opens side a's stores
      * @param storesB    opens side b's stores
      * @param resyncRate the resync limit in bytes per second, 0 for none
-     * @throws IOException if no free port is found
+     * @throws IOException if a side's directory cannot be made
      */
     public ReplicaPair(Path directory, BlockStoreFactory storesA, BlockStoreFactory storesB, long resyncRate)
             throws IOException {
         RANDOM.nextBytes(secret);
-        int portA = freePort();
-        int portB = freePort();
-        this.a = new Side("a", "b", portA, portB, directory.resolve("a"), storesA, resyncRate);
-        this.b = new Side("b", "a", portB, portA, directory.resolve("b"), storesB, resyncRate);
+        // Each side listens on a loopback address of its own, the same for every connect().
+        InetSocketAddress addressA = LoopbackAddresses.next(LoopbackAddresses.PRIVATE_PORT);
+        InetSocketAddress addressB = LoopbackAddresses.next(LoopbackAddresses.PRIVATE_PORT);
+        this.a = new Side("a", "b", addressA, addressB, directory.resolve("a"), storesA, resyncRate);
+        this.b = new Side("b", "a", addressB, addressA, directory.resolve("b"), storesB, resyncRate);
     }
 
     /**
      * Creates both sides on plain files, with no resync limit.
      *
      * @param directory where each side keeps its volumes
-     * @throws IOException if no free port is found
+     * @throws IOException if a side's directory cannot be made
      */
     public ReplicaPair(Path directory) throws IOException {
         this(directory, BlockStoreFactory.files(), BlockStoreFactory.files(), 0);
@@ -125,18 +127,14 @@ public final class ReplicaPair implements AutoCloseable {
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
     }
 
-    private static int freePort() throws IOException {
-        return io.avance.testkit.tools.Ports.free();
-    }
-
     /**
      * One node's volumes and its end of the link.
      */
     public final class Side implements VolumeManager.Node, AutoCloseable {
         private final NodeId id;
         private final NodeId peerId;
-        private final int port;
-        private final int peerPort;
+        private final InetSocketAddress address;
+        private final InetSocketAddress peerAddress;
         private final Path directory;
         private final BlockStoreFactory stores;
         private final long resyncRate;
@@ -150,12 +148,13 @@ public final class ReplicaPair implements AutoCloseable {
         private volatile long ackTimeoutNanos = TimeUnit.SECONDS.toNanos(30);
         private PrivateLink link;
 
-        Side(String id, String peer, int port, int peerPort, Path directory, BlockStoreFactory stores,
+        Side(String id, String peer, InetSocketAddress address, InetSocketAddress peerAddress, Path directory,
+             BlockStoreFactory stores,
              long resyncRate) {
             this.id = NodeId.of(id);
             this.peerId = NodeId.of(peer);
-            this.port = port;
-            this.peerPort = peerPort;
+            this.address = address;
+            this.peerAddress = peerAddress;
             this.directory = directory;
             this.stores = stores;
             this.resyncRate = resyncRate;
@@ -262,8 +261,8 @@ public final class ReplicaPair implements AutoCloseable {
             if (link != null) {
                 return;
             }
-            PrivateLink opened = new PrivateLink(id, peerId, new InetSocketAddress("127.0.0.1", port),
-                    new InetSocketAddress("127.0.0.1", peerPort), new PairingKey(secret), RANDOM.nextLong() | 1,
+            PrivateLink opened = new PrivateLink(id, peerId, address, peerAddress, new PairingKey(secret),
+                    RANDOM.nextLong() | 1,
                     TimeUnit.SECONDS.toNanos(2), TimeUnit.MILLISECONDS.toNanos(50), 16 << 20, group,
                     new LinkListener() {
                         @Override

@@ -10,6 +10,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Runs a real client program (qemu-img, nbdinfo, fio...) with a time limit and captures what it
@@ -135,6 +138,7 @@ public final class ExternalTool {
     public static final class Running implements AutoCloseable {
         /** Output kept from the start and from the end of a program that prints without end. */
         private static final int KEEP_BYTES = 1 << 20;
+        private static final Pattern FIO_PERCENT = Pattern.compile("\\[(\\d+(?:\\.\\d)?)%]");
         private final String command;
         private final Process process;
         private final ByteArrayOutputStream output = new ByteArrayOutputStream();
@@ -157,11 +161,64 @@ public final class ExternalTool {
                 for (int read; (read = in.read(buffer)) >= 0; ) {
                     synchronized (output) {
                         keep(buffer, read);
+                        output.notifyAll();
                     }
                 }
             } catch (IOException e) {
                 // The process was killed: what it printed so far is kept.
             }
+            synchronized (output) {
+                output.notifyAll();
+            }
+        }
+
+        /**
+         * Waits until what the program printed satisfies a condition, checking again whenever it
+         * prints more.
+         *
+         * @param condition what the output must satisfy
+         * @param limit     the longest wait
+         * @param what      what was awaited, for the failure
+         * @throws AssertionError if the program ends or the limit passes first, with its output
+         */
+        public void awaitOutput(Predicate<String> condition, Duration limit, String what) {
+            long deadline = System.nanoTime() + limit.toNanos();
+            synchronized (output) {
+                while (!condition.test(outputSoFar())) {
+                    long left = deadline - System.nanoTime();
+                    if (!reader.isAlive() && !condition.test(outputSoFar())) {
+                        throw new AssertionError(command + " ended before " + what + ":\n" + outputSoFar());
+                    }
+                    if (left <= 0) {
+                        throw new AssertionError("no " + what + " from " + command + " in " + limit.toSeconds()
+                                + " s:\n" + outputSoFar());
+                    }
+                    try {
+                        output.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new AssertionError("interrupted waiting for " + what, e);
+                    }
+                }
+            }
+        }
+
+        /**
+         * Waits until fio (started with {@code --eta=always --eta-newline=1}) reports a share of
+         * its job done.
+         *
+         * @param percent how much, 0 to 100
+         * @param limit   the longest wait
+         */
+        public void awaitFioProgress(double percent, Duration limit) {
+            awaitOutput(text -> {
+                Matcher matcher = FIO_PERCENT.matcher(text);
+                double last = -1;
+                while (matcher.find()) {
+                    last = Double.parseDouble(matcher.group(1));
+                }
+                return last >= percent;
+            }, limit, percent + " % progress");
         }
 
         /** Keeps the first and the last {@link #KEEP_BYTES} bytes, so that a flood cannot exhaust the heap. */

@@ -4,6 +4,7 @@ import io.avance.api.PairRole;
 import io.avance.core.config.NodeConfig;
 import io.avance.core.config.PublicPath;
 import io.avance.core.node.AvanceNode;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 
 import java.nio.file.Path;
@@ -33,8 +34,8 @@ public final class InProcessPair implements AutoCloseable {
 
     private final Path directory;
     private final byte[] secret = new byte[32];
-    private final int[] tcp = {freeTcpPort(), freeTcpPort()};
-    private final int[] udp = {freeUdpPort(), freeUdpPort()};
+    /** Each node's own loopback address: the same ports across restarts, that nothing else can take. */
+    private final InetAddress[] hosts = {LoopbackAddresses.next(), LoopbackAddresses.next()};
     private BiConsumer<String, NodeConfig.Builder> configure = (id, builder) -> { };
     private final EventWaiter events = new EventWaiter();
     private AvanceNode a;
@@ -47,7 +48,7 @@ public final class InProcessPair implements AutoCloseable {
     }
 
     /**
-     * Chooses ports and a secret for a pair whose data directories go under a directory.
+     * Chooses addresses and a secret for a pair whose data directories go under a directory.
      *
      * @param directory the parent of {@code a/} and {@code b/}
      * @return the pair, not started
@@ -92,10 +93,10 @@ public final class InProcessPair implements AutoCloseable {
         int peer = 1 - self;
         NodeConfig.Builder builder = NodeConfig.builder(id)
                 .dataDirectory(directory.resolve(id))
-                .peer(id.equals("a") ? "b" : "a", new InetSocketAddress("127.0.0.1", tcp[peer]))
-                .privateListen(new InetSocketAddress("127.0.0.1", tcp[self]))
-                .publicPath(new PublicPath("lan", new InetSocketAddress("127.0.0.1", udp[self]),
-                        new InetSocketAddress("127.0.0.1", udp[peer]), Optional.empty()))
+                .peer(id.equals("a") ? "b" : "a", new InetSocketAddress(hosts[peer], LoopbackAddresses.PRIVATE_PORT))
+                .privateListen(new InetSocketAddress(hosts[self], LoopbackAddresses.PRIVATE_PORT))
+                .publicPath(new PublicPath("lan", new InetSocketAddress(hosts[self], LoopbackAddresses.PUBLIC_PORT),
+                        new InetSocketAddress(hosts[peer], LoopbackAddresses.PUBLIC_PORT), Optional.empty()))
                 .pairingSecret(secret);
         configure.accept(id, builder);
         return builder.build();
@@ -191,11 +192,23 @@ public final class InProcessPair implements AutoCloseable {
         }
     }
 
-    private static int freeTcpPort() {
-        return io.avance.testkit.tools.Ports.free();
+    /**
+     * The pair's secret, for a witness or a tool that must prove it holds it.
+     *
+     * @return a copy of the 32 bytes
+     */
+    public byte[] pairingSecret() {
+        return secret.clone();
     }
 
-    private static int freeUdpPort() {
-        return io.avance.testkit.tools.Ports.free();
+    /**
+     * A node's own loopback address, where it listens for the private link and heartbeats, and
+     * where a test may put its other servers (the monitor, NBD) on their fixed ports.
+     *
+     * @param id "a" or "b"
+     * @return its address
+     */
+    public InetAddress host(String id) {
+        return hosts[id.equals("a") ? 0 : 1];
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.avance.api.hypervisor.VmSpec;
+import io.avance.testkit.tools.LoopbackAddresses;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -40,8 +41,8 @@ class KvClientTest {
         harness.close();
     }
 
-    private VmSpec running(String name, String disk, int port) {
-        VmSpec spec = SimulatedHypervisor.kvSpec(name, 16L << 20, new VmSpec.Disk(disk, 1L << 20, 1), port, Map.of());
+    private VmSpec running(String name, String disk, InetSocketAddress service) {
+        VmSpec spec = SimulatedHypervisor.kvSpec(name, 16L << 20, new VmSpec.Disk(disk, 1L << 20, 1), service, Map.of());
         node.define(spec);
         node.start(spec.name());
         return spec;
@@ -49,8 +50,8 @@ class KvClientTest {
 
     @Test
     void verifyAllReportsWritesThatAreMissingOrChanged() {
-        int port = SimHarness.freePort();
-        VmSpec spec = running("verified", "disk-one", port);
+        InetSocketAddress service = SimHarness.service();
+        VmSpec spec = running("verified", "disk-one", service);
         try (KvClient mine = SimHarness.client(spec, DEADLINE); KvClient theirs = SimHarness.client(spec, DEADLINE)) {
             mine.put("shared", "mine");
             mine.put("alone", "1");
@@ -62,14 +63,14 @@ class KvClientTest {
             // The same VM on a blank disk: every acknowledged write is gone, and verifyAll says so.
             node.destroy(spec.name());
             node.undefine(spec.name());
-            running("verified", "disk-blank", port);
+            running("verified", "disk-blank", service);
             assertEquals(Map.of("alone", Optional.empty(), "shared", Optional.empty()), mine.verifyAll());
         }
     }
 
     @Test
     void aCallRetriesUntilTheGuestIsBack() throws Exception {
-        VmSpec spec = running("restarting", "disk-r", SimHarness.freePort());
+        VmSpec spec = running("restarting", "disk-r", SimHarness.service());
         try (KvClient client = SimHarness.client(spec, DEADLINE)) {
             client.put("first", "1");
             node.crash(spec.name(), "the test crashes it under the client");
@@ -85,13 +86,14 @@ class KvClientTest {
 
     @Test
     void theDeadlineBoundsTheRetries() {
-        int port = SimHarness.freePort();
-        try (KvClient client = new KvClient(new InetSocketAddress("127.0.0.1", port), Duration.ofMillis(300))) {
+        // An address of its own that nothing listens on: every connection is refused.
+        InetSocketAddress nobody = SimHarness.service();
+        try (KvClient client = new KvClient(nobody, Duration.ofMillis(300))) {
             long start = System.nanoTime();
             KvClient.KvException e = assertThrows(KvClient.KvException.class, () -> client.get("k"));
             long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
             assertTrue(millis >= 300 && millis < 5_000, "gave up after " + millis + " ms");
-            assertTrue(e.getMessage().contains(Integer.toString(port)), e.getMessage());
+            assertTrue(e.getMessage().contains(nobody.getAddress().getHostAddress()), e.getMessage());
             assertTrue(client.reconnects() >= 2, "it should have tried more than once");
         }
     }
@@ -99,7 +101,8 @@ class KvClientTest {
     @Test
     void anErrIsThrownAtOnceAndNotRecorded() {
         VmSpec spec = new VmSpec("full", 1, 1L << 20, List.of(new VmSpec.Disk("disk-full", 1L << 20, 1)), List.of(),
-                Map.of(SimulatedHypervisor.OPTION_PORT, Integer.toString(SimHarness.freePort())));
+                Map.of(SimulatedHypervisor.OPTION_BIND, SimHarness.service().getAddress().getHostAddress(),
+                        SimulatedHypervisor.OPTION_PORT, Integer.toString(LoopbackAddresses.SERVICE_PORT)));
         node.define(spec);
         node.start(spec.name());
         for (int i = 0; i < 768; i++) {

@@ -239,7 +239,7 @@ class KvGuestTest {
             assertEquals("injected by the test", events.await(spec.name(), VmEvent.Kind.CRASHED, DEADLINE).event()
                     .detail());
             assertEquals(VmState.CRASHED, node.info(spec.name()).map(VmInfo::state).orElseThrow());
-            assertThrows(ConnectException.class, () -> new Socket("127.0.0.1", SimHarness.port(spec)).close(),
+            assertThrows(ConnectException.class, () -> SimHarness.connect(spec).close(),
                     "the crashed guest's listener must be closed");
             assertThrows(io.avance.api.migration.MigrationException.class,
                     () -> memory.fetchAndClearDirtyPages(new long[(int) (memory.pageCount() / 64)]),
@@ -297,7 +297,7 @@ class KvGuestTest {
     @Test
     void aOneGibibyteGuestIsCheapToCreateAndToRead() {
         SimulatedHypervisor node = harness.node("a");
-        VmSpec spec = SimulatedHypervisor.kvSpec("big", 1L << 30, new VmSpec.Disk("disk-big", 4L << 20, 1), 0,
+        VmSpec spec = SimulatedHypervisor.kvSpec("big", 1L << 30, new VmSpec.Disk("disk-big", 4L << 20, 1),
                 Map.of());
         node.define(spec);
         long start = System.nanoTime();
@@ -338,7 +338,7 @@ class KvGuestTest {
         VmSpec spec = SimHarness.kv("strict", 16L << 20, Map.of());
         node.define(spec);
         node.start(spec.name());
-        try (Socket socket = new Socket("127.0.0.1", SimHarness.port(spec))) {
+        try (Socket socket = SimHarness.connect(spec)) {
             socket.setSoTimeout(10_000);
             BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(),
                     StandardCharsets.US_ASCII));
@@ -410,9 +410,9 @@ class KvGuestTest {
         try (KvClient client = SimHarness.client(spec, DEADLINE)) {
             client.put("before", "1");
             node.pause(spec.name());
-            new Socket("127.0.0.1", SimHarness.port(spec)).close();
+            SimHarness.connect(spec).close();
             node.saveDeviceState(spec.name());
-            assertThrows(ConnectException.class, () -> new Socket("127.0.0.1", SimHarness.port(spec)).close(),
+            assertThrows(ConnectException.class, () -> SimHarness.connect(spec).close(),
                     "after the device state is saved, the endpoint belongs to the target");
             assertTrue(node.stats(spec.name()).endpoint().isEmpty());
             node.resume(spec.name());

@@ -11,7 +11,8 @@ import io.avance.api.migration.MigrationPhase;
 import io.avance.api.migration.MigrationReport;
 import io.avance.core.node.AvanceNode;
 import io.avance.testkit.tools.InProcessPair;
-import io.avance.testkit.tools.Ports;
+import io.avance.testkit.tools.LoopbackAddresses;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -45,10 +46,10 @@ class NativeStreamPairTest {
                 }))) {
             AvanceNode primary = pair.awaitPaired(LIMIT);
             AvanceNode backup = pair.other(primary);
-            int port = Ports.free();
+            InetSocketAddress service = LoopbackAddresses.next(LoopbackAddresses.SERVICE_PORT);
             primary.vms().define(SimulatedHypervisor.kvSpec("vm1", 64L << 20, new VmSpec.Disk("vm1-disk", 16 << 20, 1),
-                    port, Map.of(SimulatedHypervisor.OPTION_DIRTY_RATE, "20MiB")), true);
-            try (KvClient client = new KvClient(port)) {
+                    service, Map.of(SimulatedHypervisor.OPTION_DIRTY_RATE, "20MiB")), true);
+            try (KvClient client = new KvClient(service)) {
                 for (int i = 0; i < 100; i++) {
                     client.put("key" + i, "value" + i);
                 }

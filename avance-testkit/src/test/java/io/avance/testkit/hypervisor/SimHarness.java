@@ -3,10 +3,11 @@ package io.avance.testkit.hypervisor;
 import io.avance.api.NodeId;
 import io.avance.api.hypervisor.HostResources;
 import io.avance.api.hypervisor.VmSpec;
+import io.avance.testkit.tools.LoopbackAddresses;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -51,44 +52,26 @@ final class SimHarness implements AutoCloseable {
         return adapter;
     }
 
-    /** A kv VM with a 4 MiB disk named after it and a free port. */
+    /** A kv VM with a 4 MiB disk named after it and a service on a loopback address of its own. */
     static VmSpec kv(String name, long memoryBytes, Map<String, String> options) {
-        return SimulatedHypervisor.kvSpec(name, memoryBytes, new VmSpec.Disk("disk-" + name, 4L << 20, 1), freePort(),
+        return SimulatedHypervisor.kvSpec(name, memoryBytes, new VmSpec.Disk("disk-" + name, 4L << 20, 1), service(),
                 options);
     }
 
-    static int port(VmSpec spec) {
-        return Integer.parseInt(spec.options().get(SimulatedHypervisor.OPTION_PORT));
+    /** A guest service's address of its own (see {@link LoopbackAddresses}). */
+    static InetSocketAddress service() {
+        return LoopbackAddresses.next(LoopbackAddresses.SERVICE_PORT);
+    }
+
+    /** A connection to a kv VM's service, made now. */
+    static Socket connect(VmSpec spec) throws IOException {
+        InetSocketAddress service = SimulatedHypervisor.service(spec);
+        return new Socket(service.getAddress(), service.getPort());
     }
 
     static KvClient client(VmSpec spec, Duration retryDeadline) {
-        return new KvClient(new InetSocketAddress("127.0.0.1", port(spec)), retryDeadline);
+        return new KvClient(SimulatedHypervisor.service(spec), retryDeadline);
     }
-
-    /**
-     * A port for a guest to listen on: free now, never handed out before in this JVM, and below
-     * Linux's ephemeral range (32768 and up), so that no client connection's local port and no
-     * other VM of the same test takes it between now and the VM's start.
-     */
-    static int freePort() {
-        java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
-        for (int attempt = 0; attempt < 1000; attempt++) {
-            int port = 20_000 + random.nextInt(12_000);
-            if (!USED_PORTS.add(port)) {
-                continue;
-            }
-            try (ServerSocket socket = new ServerSocket()) {
-                socket.setReuseAddress(true);
-                socket.bind(new InetSocketAddress("127.0.0.1", port));
-                return port;
-            } catch (IOException e) {
-                // taken by something else: try another
-            }
-        }
-        throw new UncheckedIOException(new IOException("no free port found for a guest"));
-    }
-
-    private static final java.util.Set<Integer> USED_PORTS = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     @Override
     public void close() {

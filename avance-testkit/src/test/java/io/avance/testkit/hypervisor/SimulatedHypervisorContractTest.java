@@ -55,7 +55,7 @@ class SimulatedHypervisorContractTest extends HypervisorAdapterContract {
     @Override
     public VmSpec vmSpec(String name) {
         return specs.computeIfAbsent(name, n -> SimulatedHypervisor.kvSpec(n, 64L << 20,
-                new VmSpec.Disk("disk-" + n, 4L << 20, 1), SimHarness.freePort(),
+                new VmSpec.Disk("disk-" + n, 4L << 20, 1), SimHarness.service(),
                 Map.of(SimulatedHypervisor.OPTION_DIRTY_RATE, "1MiB")));
     }
 
@@ -115,8 +115,7 @@ class SimulatedHypervisorContractTest extends HypervisorAdapterContract {
     }
 
     private KvClient client(String vm) {
-        int port = Integer.parseInt(vmSpec(vm).options().get(SimulatedHypervisor.OPTION_PORT));
-        return new KvClient(new InetSocketAddress("127.0.0.1", port), Duration.ofMillis(500));
+        return new KvClient(SimulatedHypervisor.service(vmSpec(vm)), Duration.ofMillis(500));
     }
 
 }

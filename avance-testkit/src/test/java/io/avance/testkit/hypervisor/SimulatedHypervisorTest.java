@@ -136,7 +136,7 @@ class SimulatedHypervisorTest {
         events.await(spec.name(), VmEvent.Kind.STARTED, DEADLINE);
         int heard = events.count();
         node.powerOff();
-        assertThrows(ConnectException.class, () -> new Socket("127.0.0.1", SimHarness.port(spec)).close());
+        assertThrows(ConnectException.class, () -> SimHarness.connect(spec).close());
         assertThrows(HypervisorException.class, node::list);
         assertEquals(heard, events.count(), "a node without power reports nothing");
     }

@@ -17,7 +17,7 @@ import io.avance.core.node.AvanceNode;
 import io.avance.core.operations.Operations;
 import io.avance.testkit.hypervisor.SimulatedHypervisor;
 import io.avance.testkit.tools.InProcessPair;
-import io.avance.testkit.tools.Ports;
+import io.avance.testkit.tools.LoopbackAddresses;
 import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -95,7 +95,7 @@ class MonitorBrowserTest {
             int port = onPrimary.monitor().orElseThrow().localAddress().getPort();
             String base = "https://127.0.0.1:" + port;
             primary.vms().define(SimulatedHypervisor.kvSpec("vm1", 64 * MIB, new VmSpec.Disk("vm1-disk", 16 * MIB, 1),
-                    Ports.free(), Map.of()), true);
+                    LoopbackAddresses.next(LoopbackAddresses.SERVICE_PORT), Map.of()), true);
             pair.events().await(() -> primary.volumes().status("vm1-disk").map(s -> s.state().name().equals("SYNCED"))
                     .orElse(false), LIMIT, () -> "vm1-disk never synced: " + primary.volumes().volumes());
 

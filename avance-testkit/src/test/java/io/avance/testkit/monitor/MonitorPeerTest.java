@@ -10,7 +10,7 @@ import io.avance.core.monitor.Role;
 import io.avance.core.node.AvanceNode;
 import io.avance.core.operations.Operations;
 import io.avance.testkit.tools.InProcessPair;
-import io.avance.testkit.tools.Ports;
+import io.avance.testkit.tools.LoopbackAddresses;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -39,7 +39,6 @@ class MonitorPeerTest {
 
     @Test
     void aSwitchoverAskedOnTheBackupsMonitorRunsOnThePrimary() throws Exception {
-        Map<String, Integer> ports = Map.of("a", Ports.free(), "b", Ports.free());
         for (String id : List.of("a", "b")) {
             MonitorUsers.put(directory.resolve(id).resolve("monitor-users"), "olga", Role.OPERATOR,
                     "operator-password".toCharArray());
@@ -48,10 +47,14 @@ class MonitorPeerTest {
         }
         List<Operations> services = new ArrayList<>();
         Map<String, Operations> byNode = new HashMap<>();
-        try (InProcessPair pair = InProcessPair.in(directory).configure((id, config) -> config.operations(
-                new OperationsConfig.Builder().monitor(OperationsConfig.Monitor.on(new InetSocketAddress("127.0.0.1",
-                        ports.get(id))).withPeer(URI.create("https://127.0.0.1:" + ports.get(id.equals("a") ? "b" : "a"))))
-                        .build())).start(AvanceNode::builder)) {
+        InProcessPair configured = InProcessPair.in(directory);
+        // Each node's monitor on the node's own address; each knows where the other's is.
+        Map<String, String> monitors = Map.of("a", monitorUrl(configured, "a"), "b", monitorUrl(configured, "b"));
+        try (InProcessPair pair = configured.configure((id, config) -> config.operations(
+                new OperationsConfig.Builder().monitor(OperationsConfig.Monitor.on(new InetSocketAddress(
+                        configured.host(id), LoopbackAddresses.MONITOR_PORT))
+                        .withPeer(URI.create(monitors.get(id.equals("a") ? "b" : "a")))).build()))
+                .start(AvanceNode::builder)) {
             AvanceNode primary = pair.awaitPaired(LIMIT);
             AvanceNode backup = pair.other(primary);
             for (AvanceNode node : List.of(pair.a(), pair.b())) {
@@ -64,7 +67,7 @@ class MonitorPeerTest {
                     () -> "the backup never caught up");
             Operations onBackup = byNode.get(backup.id().value());
             HttpClient http = MonitorTls.trusting(onBackup);
-            String base = "https://127.0.0.1:" + ports.get(backup.id().value());
+            String base = monitors.get(backup.id().value());
 
             String victor = login(http, base, "victor", "viewer-password");
             HttpResponse<String> refused = post(http, base, "/api/switchover", victor, csrf(http, base, victor),
@@ -85,7 +88,7 @@ class MonitorPeerTest {
                     5).size());
 
             // A request that claims to come from the peer, without its signature, or replayed, is refused.
-            String target = "https://127.0.0.1:" + ports.get(primary.id().value()) + "/peer/api/switchover";
+            String target = monitors.get(primary.id().value()) + "/peer/api/switchover";
             HttpRequest forged = HttpRequest.newBuilder(URI.create(target)).header("X-Avance-Peer", backup.id().value())
                     .header("X-Avance-Time", String.valueOf(System.currentTimeMillis()))
                     .header("X-Avance-Nonce", "00112233445566778899aabbccddeeff").header("X-Avance-User", "mallory")
@@ -98,6 +101,10 @@ class MonitorPeerTest {
         } finally {
             services.forEach(Operations::close);
         }
+    }
+
+    private static String monitorUrl(InProcessPair pair, String id) {
+        return "https://" + pair.host(id).getHostAddress() + ":" + LoopbackAddresses.MONITOR_PORT;
     }
 
     private static String login(HttpClient http, String base, String user, String password) throws Exception {

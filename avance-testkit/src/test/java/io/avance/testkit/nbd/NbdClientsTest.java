@@ -7,11 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.avance.api.PairRole;
 import io.avance.api.replication.ReplicationState;
 import io.avance.api.replication.VolumeSpec;
-import io.avance.core.config.NodeConfig;
 import io.avance.core.config.VolumeConfig;
 import io.avance.core.node.AvanceNode;
-import io.avance.testkit.tools.EventWaiter;
 import io.avance.testkit.tools.ExternalTool;
+import io.avance.testkit.tools.InProcessPair;
 import io.avance.core.replication.ReplicatedVolume;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -46,53 +45,32 @@ class NbdClientsTest {
     @TempDir
     static Path directory;
 
+    private static InProcessPair pair;
     private static AvanceNode primary;
     private static AvanceNode backup;
-    private static final EventWaiter EVENTS = new EventWaiter();
 
     @BeforeAll
     static void startPair() throws Exception {
-        byte[] secret = new byte[32];
-        new Random(42).nextBytes(secret);
-        int[] tcp = {freeTcpPort(), freeTcpPort()};
-        int[] udp = {freeUdpPort(), freeUdpPort()};
-        AvanceNode a = AvanceNode.builder(config("a", "b", tcp[0], tcp[1], udp[0], udp[1], secret))
-                .listener(EVENTS).build();
-        AvanceNode b = AvanceNode.builder(config("b", "a", tcp[1], tcp[0], udp[1], udp[0], secret))
-                .listener(EVENTS).build();
-        a.start();
-        b.start();
-        EVENTS.await(() -> a.role() == PairRole.PRIMARY && b.role() == PairRole.BACKUP && synced(a) && synced(b),
-                Duration.ofSeconds(30), () -> "the pair never formed: a " + a.role() + " " + a.volumes().volumes()
-                        + ", b " + b.role() + " " + b.volumes().volumes());
+        pair = InProcessPair.in(directory).configure((id, config) -> {
+            config.nbdListen(new InetSocketAddress("127.0.0.1", 0));
+            for (VolumeSpec spec : VOLUMES) {
+                config.volume(new VolumeConfig(spec, Optional.empty()));
+            }
+        }).start(AvanceNode::builder);
+        AvanceNode a = pair.a();
+        AvanceNode b = pair.b();
+        pair.events().await(() -> a.role() == PairRole.PRIMARY && b.role() == PairRole.BACKUP && synced(a)
+                && synced(b), Duration.ofSeconds(30), () -> "the pair never formed: a " + a.role() + " "
+                + a.volumes().volumes() + ", b " + b.role() + " " + b.volumes().volumes());
         primary = a;
         backup = b;
     }
 
     @AfterAll
     static void stopPair() {
-        if (backup != null) {
-            backup.close();
+        if (pair != null) {
+            pair.close();
         }
-        if (primary != null) {
-            primary.close();
-        }
-    }
-
-    private static NodeConfig config(String self, String peer, int listen, int peerPort, int udpBind, int udpPeer,
-                                     byte[] secret) {
-        NodeConfig.Builder builder = NodeConfig.builder(self)
-                .dataDirectory(directory.resolve(self))
-                .peer(peer, new InetSocketAddress("127.0.0.1", peerPort))
-                .privateListen(new InetSocketAddress("127.0.0.1", listen))
-                .publicPath(new io.avance.core.config.PublicPath("lan", new InetSocketAddress("127.0.0.1", udpBind),
-                        new InetSocketAddress("127.0.0.1", udpPeer), Optional.empty()))
-                .pairingSecret(secret)
-                .nbdListen(new InetSocketAddress("127.0.0.1", 0));
-        for (VolumeSpec spec : VOLUMES) {
-            builder.volume(new VolumeConfig(spec, Optional.empty()));
-        }
-        return builder.build();
     }
 
     private static boolean synced(AvanceNode node) {
@@ -233,13 +211,5 @@ class NbdClientsTest {
             }
         }
         return HexFormat.of().formatHex(digest.digest());
-    }
-
-    private static int freeTcpPort() throws IOException {
-        return io.avance.testkit.tools.Ports.free();
-    }
-
-    private static int freeUdpPort() throws IOException {
-        return io.avance.testkit.tools.Ports.free();
     }
 }

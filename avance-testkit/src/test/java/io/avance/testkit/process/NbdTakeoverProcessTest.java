@@ -20,8 +20,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,7 +34,6 @@ import org.junit.jupiter.api.io.TempDir;
 class NbdTakeoverProcessTest {
 
     private static final Duration PAIRING = Duration.ofSeconds(30);
-    private static final Pattern PERCENT = Pattern.compile("\\[(\\d+(?:\\.\\d)?)%]");
     private static final int BLOCK = 4096;
     private static final long VOLUME_BYTES = 64L << 20;
 
@@ -68,7 +65,7 @@ class NbdTakeoverProcessTest {
                     "--size=64m", "--verify=pattern", "--verify_pattern=%o", "--do_verify=0",
                     "--verify_state_save=0", "--write_lat_log=acked", "--log_offset=1", "--log_avg_msec=0",
                     "--rate=6m", "--eta=always", "--eta-newline=1")) {
-                awaitProgress(running, 25.0);
+                running.awaitFioProgress(25.0, Duration.ofSeconds(60));
                 killedAt = alpha.kill();
                 // Should fio spin all the same, asked to stop it ends its job and writes its logs.
                 if (!running.awaitExit(Duration.ofSeconds(10))) {
@@ -138,31 +135,6 @@ class NbdTakeoverProcessTest {
             }
         }
         return missing;
-    }
-
-    private static void awaitProgress(ExternalTool.Running fio, double percent) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (System.nanoTime() < deadline) {
-            Matcher matcher = PERCENT.matcher(fio.outputSoFar());
-            double last = -1;
-            while (matcher.find()) {
-                last = Double.parseDouble(matcher.group(1));
-            }
-            if (last >= percent) {
-                return;
-            }
-            if (!fio.alive()) {
-                throw new AssertionError("fio ended before the kill:\n" + fio.outputSoFar());
-            }
-            // fio prints its progress once a second; look a few times in between.
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError(e);
-            }
-        }
-        throw new AssertionError("fio made no progress:\n" + fio.outputSoFar());
     }
 
     private static void awaitSynced(NodeProcess node) {

@@ -66,9 +66,8 @@ class PairProcessesTest {
         LoopbackPair pair = LoopbackPair.in(directory)
                 .with("policy.reboot-hold-off", "1s")
                 .with("policy.backup-mtbf-threshold", "1m");
-        try (FaultInjectingTcpProxy proxy = new FaultInjectingTcpProxy(
-                new InetSocketAddress("127.0.0.1", pair.betaPrivatePort()))) {
-            pair.alphaDials(proxy.port()).write();
+        try (FaultInjectingTcpProxy proxy = new FaultInjectingTcpProxy(pair.privateAddress(LoopbackPair.BETA))) {
+            pair.alphaDials(proxy.address()).write();
             try (NodeProcess alpha = start(pair, LoopbackPair.ALPHA);
                  NodeProcess beta = start(pair, LoopbackPair.BETA)) {
                 alpha.awaitRole(PairRole.PRIMARY, PAIRING);
@@ -101,7 +100,8 @@ class PairProcessesTest {
         pair.writeWithWrongSecret(LoopbackPair.ALPHA);
         try (NodeProcess alpha = start(pair, LoopbackPair.ALPHA); NodeProcess beta = start(pair, LoopbackPair.BETA)) {
             // Garbage on the private port, too, must not bring beta down.
-            try (Socket garbage = new Socket("127.0.0.1", pair.betaPrivatePort())) {
+            InetSocketAddress betaPrivate = pair.privateAddress(LoopbackPair.BETA);
+            try (Socket garbage = new Socket(betaPrivate.getAddress(), betaPrivate.getPort())) {
                 garbage.getOutputStream().write("GET / HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             }
             Path betaLog = pair.directory().resolve("beta.log");

@@ -4,7 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.avance.api.PairRole;
 import io.avance.testkit.hypervisor.KvClient;
-import io.avance.testkit.tools.Ports;
+import io.avance.testkit.tools.LoopbackAddresses;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -28,14 +29,15 @@ class VmProcessesTest {
     @TempDir
     Path directory;
 
-    private LoopbackPair pairWithVm(int port) {
+    private LoopbackPair pairWithVm(InetSocketAddress service) {
         return LoopbackPair.in(directory)
                 .with("hypervisor", "simulated")
                 .with("volume.vm1-disk.size", "32MiB")
                 .with("vm.vm1.memory", "64MiB")
                 .with("vm.vm1.disks", "vm1-disk")
                 .with("vm.vm1.option.sim.program", "kv")
-                .with("vm.vm1.option.sim.port", String.valueOf(port))
+                .with("vm.vm1.option.sim.bind", service.getAddress().getHostAddress())
+                .with("vm.vm1.option.sim.port", String.valueOf(service.getPort()))
                 .with("vm.vm1.option.sim.dirty-rate", "20MiB")
                 .write();
     }
@@ -56,10 +58,10 @@ class VmProcessesTest {
 
     @Test
     void sigkillOfThePrimaryRestartsTheVmOnTheBackupWithItsDiskData() throws Exception {
-        int port = Ports.free();
-        LoopbackPair pair = pairWithVm(port);
+        InetSocketAddress service = LoopbackAddresses.next(LoopbackAddresses.SERVICE_PORT);
+        LoopbackPair pair = pairWithVm(service);
         try (NodeProcess alpha = start(pair, LoopbackPair.ALPHA); NodeProcess beta = start(pair, LoopbackPair.BETA);
-             KvClient client = new KvClient(port)) {
+             KvClient client = new KvClient(service)) {
             alpha.awaitRole(PairRole.PRIMARY, LIMIT);
             beta.awaitRole(PairRole.BACKUP, LIMIT);
             awaitVm(alpha, 0, "RUNNING");
@@ -80,15 +82,15 @@ class VmProcessesTest {
 
     @Test
     void aRollingUpgradeKeepsTheServiceAnsweringAndLosesNothing() throws Exception {
-        int port = Ports.free();
-        LoopbackPair pair = pairWithVm(port);
+        InetSocketAddress service = LoopbackAddresses.next(LoopbackAddresses.SERVICE_PORT);
+        LoopbackPair pair = pairWithVm(service);
         NodeProcess alpha = start(pair, LoopbackPair.ALPHA);
         NodeProcess beta = start(pair, LoopbackPair.BETA);
         AtomicBoolean writing = new AtomicBoolean(true);
         AtomicInteger written = new AtomicInteger();
         AtomicReference<Throwable> failure = new AtomicReference<>();
         List<NodeProcess> all = new ArrayList<>(List.of(alpha, beta));
-        try (KvClient client = new KvClient(port)) {
+        try (KvClient client = new KvClient(service)) {
             alpha.awaitRole(PairRole.PRIMARY, LIMIT);
             beta.awaitRole(PairRole.BACKUP, LIMIT);
             awaitVm(alpha, 0, "RUNNING");

@@ -24,4 +24,25 @@ class PairSimulationRegressionTest {
                         && Math.abs(fault.startNanos() - 17_243_000_000L) < 1_000_000L),
                 "the seed still draws alpha's freeze right after its restart: " + result.faults());
     }
+
+    /**
+     * avance sim --property no-false-takeover --seed 1003409. The property's own schedule chained
+     * three freezes of the primary (8.461 s for 191 ms, 8.636 s for 148 ms, 8.765 s for 184 ms) into
+     * one of 488 ms: with the heartbeat interval before it, long enough for a takeover, which the
+     * backup rightly made. The property promises no takeover under GC-sized freezes, so a node's
+     * freezes must not chain.
+     */
+    @Test
+    void theNoiseOfNoFalseTakeoverNeverFreezesANodeLongerThanAGarbageCollection() {
+        for (long seed : new long[] {1003409L, 1L, 42L, 20261211L}) {
+            long[] frozenUntil = {Long.MIN_VALUE, Long.MIN_VALUE};
+            for (SimFault freeze : SimulationProperty.shortFreezes(seed)) {
+                assertTrue(freeze.durationNanos() <= SimulationProperty.SHORT_FREEZE_NANOS, freeze.toString());
+                assertTrue(freeze.startNanos() >= frozenUntil[freeze.node()] + SimulationProperty.BETWEEN_FREEZES_NANOS,
+                        "seed " + seed + ": " + freeze + " chains with the one before");
+                frozenUntil[freeze.node()] = freeze.startNanos() + freeze.durationNanos();
+            }
+        }
+        SimulationProperty.NO_FALSE_TAKEOVER.check(1003409L);
+    }
 }

@@ -20,7 +20,8 @@ import io.avance.core.node.AvanceNode;
 import io.avance.testkit.hypervisor.KvClient;
 import io.avance.testkit.hypervisor.SimulatedHypervisor;
 import io.avance.testkit.tools.InProcessPair;
-import io.avance.testkit.tools.Ports;
+import io.avance.testkit.tools.LoopbackAddresses;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -72,10 +73,10 @@ class PairVmTest {
         try (InProcessPair pair = pair(new MigrationOptions(Duration.ofMillis(50), 30, 20_000_000))) {
             AvanceNode primary = pair.awaitPaired(LIMIT);
             AvanceNode backup = pair.other(primary);
-            int port = Ports.free();
+            InetSocketAddress service = LoopbackAddresses.next(LoopbackAddresses.SERVICE_PORT);
             primary.vms().define(SimulatedHypervisor.kvSpec("vm1", 64 * MIB, new VmSpec.Disk("vm1-disk", 16 * MIB, 1),
-                    port, Map.of(SimulatedHypervisor.OPTION_DIRTY_RATE, "50MiB")), true);
-            try (KvClient client = new KvClient(port)) {
+                    service, Map.of(SimulatedHypervisor.OPTION_DIRTY_RATE, "50MiB")), true);
+            try (KvClient client = new KvClient(service)) {
                 for (int i = 0; i < 100; i++) {
                     client.put("key" + i, "value" + i);
                 }
@@ -102,15 +103,15 @@ class PairVmTest {
         try (InProcessPair pair = pair()) {
             AvanceNode primary = pair.awaitPaired(LIMIT);
             AvanceNode backup = pair.other(primary);
-            int port = Ports.free();
-            VmSpec spec = SimulatedHypervisor.kvSpec("vm1", 128 * MIB, new VmSpec.Disk("vm1-disk", 16 * MIB, 1), port,
+            InetSocketAddress service = LoopbackAddresses.next(LoopbackAddresses.SERVICE_PORT);
+            VmSpec spec = SimulatedHypervisor.kvSpec("vm1", 128 * MIB, new VmSpec.Disk("vm1-disk", 16 * MIB, 1), service,
                     Map.of(SimulatedHypervisor.OPTION_DIRTY_RATE, "50MiB"));
             ManagedVm vm = primary.vms().define(spec, true);
             assertEquals(VmState.RUNNING, vm.state());
             assertEquals(Optional.of(primary.id()), vm.node());
             assertThrows(VmException.class, () -> backup.vms().start("vm1"), "only the primary changes VMs");
 
-            try (KvClient client = new KvClient(port)) {
+            try (KvClient client = new KvClient(service)) {
                 for (int i = 0; i < 200; i++) {
                     client.put("key" + i, "value" + i);
                 }
@@ -153,9 +154,9 @@ class PairVmTest {
                     .map(peer -> peer.role() == PairRole.BACKUP && peer.epoch() == primary.status().get().epoch()
                             && peer.data() == io.avance.api.replication.DataState.UP_TO_DATE).orElse(false),
                     LIMIT, () -> "the primary does not see its backup: " + primary.status());
-            int port = Ports.free();
+            InetSocketAddress service = LoopbackAddresses.next(LoopbackAddresses.SERVICE_PORT);
             // Filling 512 MiB with random bytes keeps the guest booting for a while.
-            VmSpec spec = SimulatedHypervisor.kvSpec("vm1", 512 * MIB, new VmSpec.Disk("vm1-disk", 16 * MIB, 1), port,
+            VmSpec spec = SimulatedHypervisor.kvSpec("vm1", 512 * MIB, new VmSpec.Disk("vm1-disk", 16 * MIB, 1), service,
                     Map.of(SimulatedHypervisor.OPTION_FILL, "random"));
             java.util.concurrent.CompletableFuture<ManagedVm> defined = java.util.concurrent.CompletableFuture
                     .supplyAsync(() -> primary.vms().define(spec, true));
@@ -176,7 +177,7 @@ class PairVmTest {
                     && backup.vms().get("vm1").map(v -> v.state() == VmState.RUNNING).orElse(false), LIMIT,
                     () -> "the switchover did not complete: " + migrations + " " + backup.vms().list());
             assertEquals(MigrationPhase.COMPLETED, migrations.get(0).outcome(), migrations.get(0).toString());
-            try (KvClient client = new KvClient(port)) {
+            try (KvClient client = new KvClient(service)) {
                 client.put("after", "the-move");
                 assertEquals(backup.id().value(), client.stats().node());
             }
@@ -187,10 +188,10 @@ class PairVmTest {
     void aCrashedVmIsRestartedWhereItRunsWithItsDiskData() throws Exception {
         try (InProcessPair pair = pair()) {
             AvanceNode primary = pair.awaitPaired(LIMIT);
-            int port = Ports.free();
+            InetSocketAddress service = LoopbackAddresses.next(LoopbackAddresses.SERVICE_PORT);
             primary.vms().define(SimulatedHypervisor.kvSpec("vm1", 64 * MIB, new VmSpec.Disk("vm1-disk", 16 * MIB, 1),
-                    port, Map.of()), true);
-            try (KvClient client = new KvClient(port)) {
+                    service, Map.of()), true);
+            try (KvClient client = new KvClient(service)) {
                 for (int i = 0; i < 50; i++) {
                     client.put("key" + i, "value" + i);
                 }
@@ -209,16 +210,16 @@ class PairVmTest {
         try (InProcessPair pair = pair()) {
             AvanceNode primary = pair.awaitPaired(LIMIT);
             primary.vms().define(SimulatedHypervisor.kvSpec("big", 1536 * MIB, new VmSpec.Disk("big-disk", 16 * MIB, 1),
-                    0, Map.of()), true);
+                    Map.of()), true);
             VmException refused = assertThrows(VmException.class, () -> primary.vms().define(
-                    SimulatedHypervisor.kvSpec("more", 1024 * MIB, new VmSpec.Disk("more-disk", 16 * MIB, 1), 0,
+                    SimulatedHypervisor.kvSpec("more", 1024 * MIB, new VmSpec.Disk("more-disk", 16 * MIB, 1),
                             Map.of()), true));
             assertEquals(VmException.Reason.ADMISSION, refused.reason());
             assertTrue(refused.getMessage().contains("2560 MiB") && refused.getMessage().contains("2048 MiB"),
                     refused.getMessage());
             // Defined but not started is fine; starting it later is refused the same way.
             primary.vms().define(SimulatedHypervisor.kvSpec("more", 1024 * MIB, new VmSpec.Disk("more-disk", 16 * MIB,
-                    1), 0, Map.of()), false);
+                    1), Map.of()), false);
             assertEquals(VmException.Reason.ADMISSION, assertThrows(VmException.class,
                     () -> primary.vms().start("more")).reason());
             assertEquals(VmState.RUNNING, primary.vms().get("big").orElseThrow().state());

@@ -1,14 +1,15 @@
-package io.avance.core.node;
+package io.avance.testkit.node;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.avance.api.PairRole;
 import io.avance.core.availability.AvailabilityRecorder;
+import io.avance.core.node.AvanceNode;
 import io.avance.core.operations.Operations;
+import io.avance.testkit.tools.InProcessPair;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
+import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -20,37 +21,31 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class PairAvailabilityTest {
 
+    private static final Duration LIMIT = Duration.ofSeconds(30);
+
     @TempDir
     Path directory;
 
     @Test
     void aTakeoverIsRecordedAsOneOutageByTheNodeThatTookOver() throws Exception {
-        byte[] secret = new byte[32];
-        Arrays.fill(secret, (byte) 9);
-        int[] tcp = {TwoNodesOnLoopbackTest.freeTcpPort(), TwoNodesOnLoopbackTest.freeTcpPort()};
-        int[] udp = {TwoNodesOnLoopbackTest.freeUdpPort(), TwoNodesOnLoopbackTest.freeUdpPort()};
-        AvanceNode a = AvanceNode.builder(TwoNodesOnLoopbackTest.loopback(directory, "a", "b", tcp[0], tcp[1], udp[0],
-                udp[1], secret).build()).build();
-        AvanceNode b = AvanceNode.builder(TwoNodesOnLoopbackTest.loopback(directory, "b", "a", tcp[1], tcp[0], udp[1],
-                udp[0], secret).build()).build();
-        try (a; b) {
-            a.start();
-            b.start();
-            TwoNodesOnLoopbackTest.await(() -> (a.role() == PairRole.PRIMARY && b.role() == PairRole.BACKUP)
-                    || (b.role() == PairRole.PRIMARY && a.role() == PairRole.BACKUP), Duration.ofSeconds(15), "no pair");
-            AvanceNode primary = a.role() == PairRole.PRIMARY ? a : b;
-            AvanceNode backup = primary == a ? b : a;
+        try (InProcessPair pair = InProcessPair.in(directory).start(AvanceNode::builder)) {
+            AvanceNode primary = pair.awaitPaired(LIMIT);
+            AvanceNode backup = pair.other(primary);
             try (Operations onPrimary = Operations.builder(primary).start();
                  Operations onBackup = Operations.builder(backup).start()) {
                 // Let both record a serving pair for a while.
-                TwoNodesOnLoopbackTest.await(() -> onBackup.availability().outages().isEmpty()
+                pair.events().await(() -> onBackup.availability().outages().isEmpty()
                         && onPrimary.availability().availability(Duration.ofDays(30)) == 1.0
-                        && java.time.Instant.now().isAfter(onBackup.availability().since().plusMillis(600)),
-                        Duration.ofSeconds(10), "the pair did not serve");
+                        && Instant.now().isAfter(onBackup.availability().since().plusMillis(600)), LIMIT,
+                        () -> "the pair did not serve: outages " + onBackup.availability().outages()
+                                + ", availability " + onPrimary.availability().availability(Duration.ofDays(30)));
                 onPrimary.close();
-                primary.close();
-                TwoNodesOnLoopbackTest.await(() -> backup.mayServe() && !onBackup.availability().outages().isEmpty()
-                        && !onBackup.availability().inOutage(), Duration.ofSeconds(15), "no takeover recorded");
+                pair.stop(primary.id().value());
+                pair.events().await(() -> backup.mayServe() && !onBackup.availability().outages().isEmpty()
+                        && !onBackup.availability().inOutage(), LIMIT,
+                        () -> "no takeover recorded: the backup is " + backup.role() + ", serving "
+                                + backup.mayServe() + ", outages " + onBackup.availability().outages()
+                                + ", in an outage " + onBackup.availability().inOutage());
                 List<AvailabilityRecorder.Outage> outages = onBackup.availability().outages();
                 assertEquals(1, outages.size(), outages.toString());
                 Duration lasted = outages.get(0).duration();

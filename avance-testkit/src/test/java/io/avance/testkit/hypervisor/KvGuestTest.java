@@ -327,7 +327,8 @@ class KvGuestTest {
         long readMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - readStart);
         System.out.printf("1 GiB guest: started in %d ms, read in %d ms, %d non-zero pages, %d chunks%n", startMillis,
                 readMillis, nonZero, memory.allocatedChunks());
-        assertTrue(startMillis < 2000, "starting a 1 GiB guest took " + startMillis + " ms");
+        // That it is cheap is shown by what it touched (one chunk, above), not by a timing, which a
+        // loaded machine can stretch at will.
         assertTrue(nonZero >= 2 && nonZero <= 101, "non-zero pages: the header and the slots of 100 keys, not "
                 + nonZero);
     }

@@ -47,8 +47,12 @@ class PairProcessesTest {
                     Duration.ofSeconds(10));
             long detectionMillis = (silent.atNanos() - killedAt) / 1_000_000;
             long takeoverMillis = (takeover.atNanos() - killedAt) / 1_000_000;
-            // Defaults: the backup may take over after 500 ms of silence and must by 1 s.
-            assertTrue(takeoverMillis >= 350 && takeoverMillis < 2_000, "takeover after " + takeoverMillis + " ms");
+            // Defaults: the backup may take over after 500 ms of silence (less the heartbeat interval
+            // since the last one it heard) and must by 1 s. Only the early side is asserted here: it
+            // is safety, and a loaded machine can only make what this harness sees later. That the
+            // takeover comes by the maximum is checked on virtual time (SimulationProperty
+            // TAKEOVER_BOUND) and measured by `avance bench takeover`; the await above bounds it.
+            assertTrue(takeoverMillis >= 350, "takeover after only " + takeoverMillis + " ms");
             assertTrue(detectionMillis <= takeoverMillis);
             System.out.printf("SIGKILL of the primary: detected after %d ms, backup primary after %d ms%n",
                     detectionMillis, takeoverMillis);

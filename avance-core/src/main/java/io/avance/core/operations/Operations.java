@@ -2,6 +2,7 @@ package io.avance.core.operations;
 
 import io.avance.api.PairRole;
 import io.avance.api.event.PairEvent;
+import io.avance.api.event.PeerChanged;
 import io.avance.api.event.RoleChanged;
 import io.avance.api.failover.NodeView;
 import io.avance.api.failover.PathStatus;
@@ -78,6 +79,8 @@ public final class Operations implements AutoCloseable {
     private VirtualAddressAgent addresses;
     private volatile String lastRoleChange = "node serves again";
     private volatile boolean closed;
+    /** Whether the node's last word on its peer was that it is silent on every path. */
+    private volatile boolean peerSilent;
 
     private Operations(Builder builder) {
         this.node = builder.node;
@@ -168,6 +171,24 @@ public final class Operations implements AutoCloseable {
     private void onEvent(PairEvent event) {
         if (event instanceof RoleChanged changed && changed.to() == PairRole.PRIMARY) {
             lastRoleChange = "node " + changed.node() + " became primary: " + changed.reason();
+            // The outage, if one is open, ends now: look at once, not at the next sample.
+            sampleSoon();
+        } else if (event instanceof PeerChanged changed) {
+            // The pair's own judgement of whether the peer is heard, in the order it was made:
+            // a takeover can follow a peer's silence by less than the sampling interval, and a
+            // sample between the two must not miss that no node served meanwhile.
+            peerSilent = !changed.reachable();
+            if (peerSilent) {
+                sampleSoon();
+            }
+        }
+    }
+
+    private void sampleSoon() {
+        try {
+            sampler.execute(this::sample);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // Closed: nothing more to record.
         }
     }
 
@@ -206,7 +227,7 @@ public final class Operations implements AutoCloseable {
             return new Observation(AvailabilityRecorder.Observation.UNKNOWN, -1);
         }
         Optional<NodeView> peer = status.peer();
-        boolean heard = status.paths().stream().anyMatch(PathStatus::peerAlive);
+        boolean heard = !peerSilent && status.paths().stream().anyMatch(PathStatus::peerAlive);
         if (peer.isPresent() && heard && peer.get().role() == PairRole.PRIMARY && peer.get().primaryOfItsEpoch()) {
             return new Observation(AvailabilityRecorder.Observation.PEER_SERVING, peer.get().epoch());
         }

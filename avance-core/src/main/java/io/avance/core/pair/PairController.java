@@ -121,10 +121,11 @@ public final class PairController {
     private long seq;
     private long lastHeartbeatSentNanos = NEVER;
     /**
-     * When heartbeats went out successfully, newest last: the serving lease counts from the newest
-     * one old enough to have surely reached the peer.
+     * When the peer surely heard this node last, as proved by how it became primary (the promise
+     * request the peer answered, the heartbeat a handover echoed; the moment of a takeover from a
+     * silent peer): the serving lease counts from it until heartbeats take over.
      */
-    private final Deque<Long> successfulSends = new ArrayDeque<>();
+    private long primaryAnchorNanos = NEVER;
     private long peerAckedSendNanos = NEVER;
     /** The highest of this incarnation's heartbeat seqs the peer has echoed. */
     private long peerEchoedSeq;
@@ -155,6 +156,8 @@ public final class PairController {
      */
     private long epochFloor;
     private long witnessLeaseUntilNanos = NEVER;
+    /** When the witness last refused this node (its answer stands until any lease it protects may have ended). */
+    private long witnessRefusedAtNanos = NEVER;
     private boolean witnessClaimInFlight;
     private long lastWitnessClaimNanos = NEVER;
 
@@ -376,7 +379,7 @@ public final class PairController {
         if (peerId.isEmpty() && (role == PairRole.UNDECIDED || role == PairRole.ISOLATED)) {
             // A standalone node has nobody to pair with or to fail over to: it serves alone (and its
             // volumes track every write for the peer that may join later).
-            becomePrimary(nextEpoch(epoch, 0), "standalone node: no peer is configured");
+            becomePrimary(nextEpoch(epoch, 0), "standalone node: no peer is configured", now);
         }
         decide(now, pause);
         if (lastHeartbeatSentNanos == NEVER || now - lastHeartbeatSentNanos >= timings.heartbeatIntervalNanos()) {
@@ -601,7 +604,7 @@ public final class PairController {
                     pendingTakeoverEpoch = -1;
                     Optional<String> unsafe = unilateralTakeoverUnsafe(now);
                     if (unsafe.isEmpty()) {
-                        becomePrimary(claimedEpoch, "the witness granted epoch " + claimedEpoch);
+                        becomePrimary(claimedEpoch, "the witness granted epoch " + claimedEpoch, now);
                     } else {
                         LOG.log(Level.INFO, "{0}: witness granted epoch {1} but takeover is no longer safe: {2}",
                                 self, claimedEpoch, unsafe.get());
@@ -611,6 +614,7 @@ public final class PairController {
             case REFUSED -> {
                 epochFloor = Math.max(epochFloor, answer.epoch());
                 witnessStatus = WitnessStatus.REFUSED;
+                witnessRefusedAtNanos = now;
                 witnessLeaseUntilNanos = NEVER;
                 pendingTakeoverEpoch = -1;
                 if (role == PairRole.PRIMARY && answer.epoch() > epoch) {
@@ -787,6 +791,7 @@ public final class PairController {
             if (primary.equals(self)) {
                 if (role != PairRole.PRIMARY && fresh(heartbeat.echoIncarnation(), heartbeat.echoSeq())) {
                     takeoverAtNanos = nowNanos;
+                    primaryAnchorNanos = sendTimeOf(heartbeat.echoSeq());
                     transition(PairRole.PRIMARY, "the peer handed epoch " + epoch + " over to this node");
                 }
             } else if (role == PairRole.PRIMARY) {
@@ -812,10 +817,16 @@ public final class PairController {
                 && (role == PairRole.UNDECIDED || role == PairRole.ISOLATED)) {
             transition(PairRole.BACKUP, "joining primary " + heartbeat.sender() + " in epoch " + epoch);
         } else if (theirPrimary.get().equals(self) && role != PairRole.PRIMARY && role != PairRole.STOPPED
-                && heartbeat.role() != PairRole.PRIMARY && fresh(heartbeat.echoIncarnation(), heartbeat.echoSeq())) {
+                && heartbeat.role() != PairRole.PRIMARY && fresh(heartbeat.echoIncarnation(), heartbeat.echoSeq())
+                && epochFloor <= epoch) {
             // A handover whose HANDOVER message was lost, or arrived stale: the peer still names
-            // this node primary of the current epoch, and has heard it recently.
+            // this node primary of the current epoch, and has heard it recently. Not when the
+            // witness records a later epoch than this one (it refused this node's renewal): this
+            // epoch is over, and the pair must elect a primary for one above the witness's, or
+            // the node would step down at every renewal and take the role back at every heartbeat
+            // (seed 1013417 of the witness property).
             takeoverAtNanos = nowNanos;
+            primaryAnchorNanos = sendTimeOf(heartbeat.echoSeq());
             transition(PairRole.PRIMARY, "the peer handed epoch " + epoch + " over to this node");
         }
     }
@@ -836,6 +847,10 @@ public final class PairController {
                 // Nothing could be heard on this path while this node's end of it was down: its
                 // silence counts only from now.
                 path.countSilenceFrom = Math.max(path.countSilenceFrom, now);
+            }
+            if (!up && path.wasLocallyUp) {
+                // What went out on it lately may have been dropped before the failure was noticed.
+                path.wentDownAtNanos = now;
             }
             path.wasLocallyUp = up;
             boolean alive = path.judge(now, settings.phiThreshold());
@@ -865,7 +880,6 @@ public final class PairController {
     private void sendHeartbeats(long now) {
         lastHeartbeatSentNanos = now;
         if (peerId.isEmpty()) {
-            recordSuccessfulSend(now);
             return;
         }
         for (PathTracker path : paths) {
@@ -882,32 +896,39 @@ public final class PairController {
                 : environment.sendPublic(path.name, heartbeat);
         if (sent) {
             path.lastSentNanos = now;
-            recordSuccessfulSend(now);
-        }
-    }
-
-    private void recordSuccessfulSend(long now) {
-        if (successfulSends.isEmpty() || successfulSends.peekLast() != now) {
-            successfulSends.addLast(now);
-        }
-        // Keep enough to reach back past the delay allowance; a few seconds' worth is plenty.
-        while (successfulSends.size() > 64) {
-            successfulSends.removeFirst();
+            if (path.kind == PathStatus.Kind.PUBLIC && localUp(path)) {
+                path.recordSend(now);
+            }
         }
     }
 
     /**
-     * The newest successful send that, by the timing assumption (a working network delivers
-     * within half the safety margin), the peer has surely received by {@code now}.
+     * How old a heartbeat sent on a public network must be before it counts as surely received:
+     * the delivery allowance (half the safety margin), and at least the time in which this node
+     * learns that its own NIC has failed (one heartbeat interval). A NIC that fails drops what is
+     * sent through it until the failure is reported, and the send still looks successful; a
+     * heartbeat counts only once that report would have come, and never if it did.
+     */
+    private long sendCountsAfterNanos() {
+        return Math.max(timings.safetyMarginNanos() / 2, timings.heartbeatIntervalNanos());
+    }
+
+    /**
+     * The newest moment this node knows its peer heard it: the newest heartbeat the peer echoed,
+     * the newest one it surely received by the timing assumptions (sent on a public network that
+     * was up, long enough ago, and not reported down since), or what proved the peer heard this
+     * node when it became primary. Heartbeats on the private link count only when echoed: a cut
+     * cable goes unnoticed by TCP for long, and the sends into it look successful.
      */
     private long newestSendSurelyReceived(long now) {
-        long allowance = timings.safetyMarginNanos() / 2;
-        long newest = NEVER;
-        for (java.util.Iterator<Long> it = successfulSends.descendingIterator(); it.hasNext(); ) {
-            long sentAt = it.next();
-            if (sentAt <= now - allowance) {
-                newest = sentAt;
-                break;
+        long newest = Math.max(peerAckedSendNanos, primaryAnchorNanos);
+        long countable = now - sendCountsAfterNanos();
+        for (PathTracker path : paths) {
+            if (path.kind == PathStatus.Kind.PUBLIC) {
+                long sentAt = path.newestSendAtOrBefore(countable);
+                if (sentAt != NEVER && sentAt > path.wentDownAtNanos) {
+                    newest = Math.max(newest, sentAt);
+                }
             }
         }
         return newest;
@@ -1027,7 +1048,7 @@ public final class PairController {
             return "refused: role is " + role;
         }
         if (peerId.isEmpty()) {
-            becomePrimary(nextEpoch(epoch, 0), "standalone node: " + reason);
+            becomePrimary(nextEpoch(epoch, 0), "standalone node: " + reason, now);
             return "done";
         }
         boolean consentPossible = paths[0].alive && peerHeartbeat != null && peerHeartbeat.role() != PairRole.PRIMARY;
@@ -1055,7 +1076,7 @@ public final class PairController {
             claimWitness(next, now);
             return "pending";
         }
-        becomePrimary(next, reason);
+        becomePrimary(next, reason, now);
         return "done";
     }
 
@@ -1085,12 +1106,17 @@ public final class PairController {
         return next;
     }
 
-    private void becomePrimary(long newEpoch, String reason) {
+    /**
+     * @param anchorNanos when the peer surely heard this node last, as far as this takeover
+     *                    proves (the promise request it answered; now, when the peer is silent)
+     */
+    private void becomePrimary(long newEpoch, String reason, long anchorNanos) {
         if (!persist(newEpoch, Optional.of(self))) {
             return;
         }
         pendingPromote = null;
         takeoverAtNanos = nowNanos;
+        primaryAnchorNanos = anchorNanos;
         transition(PairRole.PRIMARY, reason);
         environment.audit("takeover", "epoch " + newEpoch + ": " + reason, "primary");
         sendHeartbeats(nowNanos);
@@ -1219,7 +1245,10 @@ public final class PairController {
         if (role == PairRole.PRIMARY || reply.epoch() <= epoch) {
             return;
         }
-        becomePrimary(reply.epoch(), "elected: the peer promised epoch " + reply.epoch());
+        // The voter heard the request, sent at sentAt, and answered it: an acknowledgement of this
+        // node as good as an echoed heartbeat (its silence clock restarted no earlier).
+        peerAckedSendNanos = Math.max(peerAckedSendNanos, sentAt);
+        becomePrimary(reply.epoch(), "elected: the peer promised epoch " + reply.epoch(), sentAt);
     }
 
     private void onHandover(Message.Handover handover, long now) {
@@ -1237,6 +1266,7 @@ public final class PairController {
             return;
         }
         takeoverAtNanos = now;
+        primaryAnchorNanos = sendTimeOf(handover.echoSeq());
         transition(PairRole.PRIMARY, "the peer handed epoch " + handover.epoch() + " over");
         environment.audit("handover", "received epoch " + handover.epoch(), "primary");
         updateLease(now);
@@ -1260,6 +1290,11 @@ public final class PairController {
         environment.claimWitness(claimEpoch, Duration.ofNanos(timings.detectionMinimumNanos()));
     }
 
+    /** The longest lease any claim of the pair asks the witness for, plus the margin for its clock. */
+    private long witnessLeaseNanos() {
+        return timings.detectionMinimumNanos() + timings.safetyMarginNanos();
+    }
+
     private void renewWitnessIfQuiet(long now) {
         if (!settings.witnessConfigured() || role != PairRole.PRIMARY || witnessClaimInFlight) {
             return;
@@ -1281,7 +1316,13 @@ public final class PairController {
         // The peer's takeover clock restarts when it hears a heartbeat; the newest heartbeat it has
         // surely heard bounds how long this node may serve if it froze, or its heartbeats stopped.
         long received = newestSendSurelyReceived(now);
-        long pauseBound = received == NEVER ? now + deadline : received + deadline;
+        long pauseBound;
+        if (peerId.isEmpty()) {
+            // Nobody can take over from a standalone node.
+            pauseBound = Long.MAX_VALUE;
+        } else {
+            pauseBound = received == NEVER ? NEVER : received + deadline;
+        }
         long confirmed = peerAckedSendNanos == NEVER ? NEVER : peerAckedSendNanos + deadline;
         long witnessBound = witnessStatus == WitnessStatus.GRANTED ? witnessLeaseUntilNanos : NEVER;
         long networkBound;
@@ -1299,8 +1340,9 @@ public final class PairController {
         long received = newestSendSurelyReceived(now);
         if (received == NEVER || now - received >= timings.isolationDeadlineNanos()) {
             return "the serving lease ran out: no heartbeat this node sent in the last "
-                    + timings.isolationDeadlineNanos() / 1_000_000 + " ms has surely reached the peer (its duty cycle"
-                    + " was late by " + pauseMonitor.lastGapNanos() / 1_000_000 + " ms), so the peer may have taken over";
+                    + timings.isolationDeadlineNanos() / 1_000_000 + " ms has surely reached the peer (the duty cycle"
+                    + " was late by " + pauseMonitor.lastGapNanos() / 1_000_000 + " ms; heartbeats on a network that"
+                    + " went down meanwhile do not count), so the peer may have taken over";
         }
         return "the serving lease ran out: the peer has not confirmed this node for "
                 + (peerAckedSendNanos == NEVER ? "ever" : (now - peerAckedSendNanos) / 1_000_000 + " ms")
@@ -1436,6 +1478,13 @@ public final class PairController {
         if (witness == WitnessStatus.GRANTED && now >= witnessLeaseUntilNanos) {
             witness = WitnessStatus.NOT_ASKED;
         }
+        if (witness == WitnessStatus.REFUSED && now - witnessRefusedAtNanos >= witnessLeaseNanos()) {
+            // A refusal answers for the holder's lease at that moment; once any lease then held
+            // may have run out, the question is open again. Kept for ever, it would stop this
+            // node from ever claiming again (if the holder died) or from being elected by its
+            // peer's consent (seed 1013417 of the witness property).
+            witness = WitnessStatus.NOT_ASKED;
+        }
         return new PairSnapshot(selfView(), peerView(), pathStatuses(now), peerSilence(now), ackAge, pause,
                 now - roleChangedAtNanos, incidentAges, sinceReboot, peerDeclaredDown, peerFenced, witness,
                 environment.vms(), timings);
@@ -1463,6 +1512,10 @@ public final class PairController {
         /** Silence counts from here at the earliest: this node's start, or its end coming up. */
         long countSilenceFrom;
         boolean wasLocallyUp = true;
+        /** When this node last saw its own end of the path go down. */
+        long wentDownAtNanos = NEVER;
+        /** When heartbeats went out on it while it was up, newest last (public paths only). */
+        final Deque<Long> sends = new ArrayDeque<>();
         boolean connected;
         boolean alive;
         Map<String, Boolean> peerLocalUp = Map.of();
@@ -1479,6 +1532,26 @@ public final class PairController {
         void heard(long now) {
             lastHeardNanos = now;
             detector.heartbeat(now);
+        }
+
+        void recordSend(long now) {
+            if (sends.isEmpty() || sends.peekLast() != now) {
+                sends.addLast(now);
+            }
+            // Enough to reach back past the counting delay; a few seconds' worth is plenty.
+            while (sends.size() > 64) {
+                sends.removeFirst();
+            }
+        }
+
+        long newestSendAtOrBefore(long limit) {
+            for (java.util.Iterator<Long> it = sends.descendingIterator(); it.hasNext(); ) {
+                long sentAt = it.next();
+                if (sentAt <= limit) {
+                    return sentAt;
+                }
+            }
+            return NEVER;
         }
 
         /**

@@ -45,4 +45,32 @@ class PairSimulationRegressionTest {
         }
         SimulationProperty.NO_FALSE_TAKEOVER.check(1003409L);
     }
+
+    /**
+     * avance sim --property witness --seed 1013417. Alpha claimed epoch 4 at the witness for a
+     * takeover it then did not make (beta was heard again); beta, primary of epoch 3, had its
+     * renewal refused and stepped down, then took epoch 3 back at alpha's next heartbeat, which
+     * still named it primary of epoch 3 (the lost-handover rule), and so on for ever: no node
+     * served once the faults healed. A node whose epoch the witness has passed now waits for an
+     * election above the witness's epoch.
+     */
+    @Test
+    void aPrimaryTheWitnessRefusedDoesNotTakeItsEpochBackFromThePeersHeartbeat() {
+        // The simulation checks at the end that exactly one node serves and the other backs it up.
+        SimulationProperty.WITNESS.check(1013417L);
+    }
+
+    /**
+     * avance sim --property node-faults --seed 1022175. Alpha, primary, was cut off from every
+     * network for 270 ms; its heartbeats in the first moments went into NICs that had failed
+     * without its knowing yet, and looked sent. Its NICs came back, it froze for 418 ms, and its
+     * serving lease still counted those phantom heartbeats as received: it served on while beta,
+     * which had heard nothing since before the cut, took over. A heartbeat now counts only once
+     * the failure of its NIC would have been reported, and never if it was.
+     */
+    @Test
+    void heartbeatsSentIntoANicThatHadFailedUnnoticedDoNotExtendTheServingLease() {
+        // The simulation checks after every event that two nodes never serve at once.
+        SimulationProperty.NODE_FAULTS.check(1022175L);
+    }
 }

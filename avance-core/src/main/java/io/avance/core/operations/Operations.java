@@ -77,7 +77,8 @@ public final class Operations implements AutoCloseable {
     private AlertMailer alerts;
     private CallHome callHome;
     private VirtualAddressAgent addresses;
-    private volatile String lastRoleChange = "node serves again";
+    /** The epoch and the reason of this node's latest promotion, as "EPOCH reason". */
+    private volatile String lastRoleChange = "";
     private volatile boolean closed;
     /** Whether the node's last word on its peer was that it is silent on every path. */
     private volatile boolean peerSilent;
@@ -170,7 +171,7 @@ public final class Operations implements AutoCloseable {
 
     private void onEvent(PairEvent event) {
         if (event instanceof RoleChanged changed && changed.to() == PairRole.PRIMARY) {
-            lastRoleChange = "node " + changed.node() + " became primary: " + changed.reason();
+            lastRoleChange = changed.epoch() + " " + changed.reason();
             // The outage, if one is open, ends now: look at once, not at the next sample.
             sampleSoon();
         } else if (event instanceof PeerChanged changed) {
@@ -195,7 +196,7 @@ public final class Operations implements AutoCloseable {
     private void sample() {
         try {
             Observation observation = observe();
-            availability.observe(observation.kind, observation.epoch, lastRoleChange).ifPresent(outage -> {
+            availability.observe(observation.kind, observation.epoch, cause(observation)).ifPresent(outage -> {
                 LOG.log(Level.WARNING, "{0}: outage of {1} ms recorded ({2})", node.id(), outage.duration().toMillis(),
                         outage.cause());
                 node.journal().record("system", "outage", "from " + outage.start() + " to " + outage.end() + " ("
@@ -207,6 +208,18 @@ public final class Operations implements AutoCloseable {
     }
 
     private record Observation(AvailabilityRecorder.Observation kind, long epoch) {
+    }
+
+    /**
+     * What ends an outage this observation may end: this node became primary in its epoch, with the
+     * reason if the role change has been heard of yet (events arrive on another thread, and a sample
+     * may see the node serve first).
+     */
+    private String cause(Observation observation) {
+        String known = lastRoleChange;
+        String prefix = observation.epoch + " ";
+        String reason = known.startsWith(prefix) ? ": " + known.substring(prefix.length()) : "";
+        return "node " + node.id() + " became primary in epoch " + observation.epoch + reason;
     }
 
     /** What this node sees of the pair's service now. */

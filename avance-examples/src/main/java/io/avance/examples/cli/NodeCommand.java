@@ -3,7 +3,7 @@ package io.avance.examples.cli;
 import io.avance.core.config.ConfigException;
 import io.avance.core.config.NodeConfig;
 import io.avance.core.config.NodeConfigFile;
-import io.avance.testkit.process.NodeProcessMain;
+import io.avance.core.daemon.NodeMain;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -31,6 +31,6 @@ final class NodeCommand implements Callable<Integer> {
             System.err.println("avance: configuration error in " + config + ": " + e.getMessage());
             return 2;
         }
-        return NodeProcessMain.run(parsed, System.out, commands);
+        return NodeMain.run(parsed, System.out, commands);
     }
 }

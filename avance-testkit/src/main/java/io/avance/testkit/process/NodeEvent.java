@@ -1,5 +1,6 @@
 package io.avance.testkit.process;
 
+import io.avance.core.daemon.EventLines;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -17,7 +18,7 @@ import java.util.regex.Pattern;
 public record NodeEvent(long atNanos, String type, Map<String, String> fields) {
 
     /** The prefix of every event line. */
-    public static final String PREFIX = "avance-event ";
+    public static final String PREFIX = EventLines.PREFIX;
 
     private static final Pattern FIELD = Pattern.compile("([a-zA-Z]+)=(\"(?:[^\"\\\\]|\\\\.)*\"|\\S*)");
 
@@ -32,7 +33,7 @@ public record NodeEvent(long atNanos, String type, Map<String, String> fields) {
     }
 
     /**
-     * Formats an event line.
+     * Formats an event line (as the node does, see {@link EventLines}).
      *
      * @param atNanos when
      * @param type    what kind
@@ -40,28 +41,7 @@ public record NodeEvent(long atNanos, String type, Map<String, String> fields) {
      * @return the line
      */
     public static String format(long atNanos, String type, Object... fields) {
-        StringBuilder line = new StringBuilder(PREFIX).append("at=").append(atNanos).append(" type=").append(type);
-        for (int i = 0; i + 1 < fields.length; i += 2) {
-            line.append(' ').append(fields[i]).append('=').append(quote(String.valueOf(fields[i + 1])));
-        }
-        return line.toString();
-    }
-
-    private static String quote(String value) {
-        if (!value.isEmpty() && value.chars().noneMatch(c -> c == ' ' || c == '"' || c == '\\' || c < 0x20)) {
-            return value;
-        }
-        StringBuilder quoted = new StringBuilder("\"");
-        for (char c : value.toCharArray()) {
-            if (c == '"' || c == '\\') {
-                quoted.append('\\').append(c);
-            } else if (c == '\n') {
-                quoted.append("\\n");
-            } else if (c >= 0x20) {
-                quoted.append(c);
-            }
-        }
-        return quoted.append('"').toString();
+        return EventLines.format(atNanos, type, fields);
     }
 
     /**

@@ -111,6 +111,10 @@ class MonitorBrowserTest {
             HttpServer attacker = null;
             try {
                 WebDriverWait wait = new WebDriverWait(driver, LIMIT, Duration.ofMillis(100));
+                // The live page redraws its cards on every event: an element found a moment ago
+                // may be gone by the time it is read or clicked. Every read and click of a live
+                // element therefore goes through the wait, which tries again on the new one.
+                wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class);
                 driver.get(base + "/");
                 wait.until(d -> !d.findElements(By.id("login-button")).isEmpty());
                 shot(driver, "01-login");
@@ -120,12 +124,17 @@ class MonitorBrowserTest {
                 wait.until(d -> role(d, primaryId).equals("primary") && role(d, backupId).equals("backup")
                         && !d.findElements(By.id("vm-vm1")).isEmpty()
                         && "running".equals(d.findElement(By.id("vm-vm1")).getAttribute("data-state")));
-                assertTrue(driver.findElement(By.id("vm-vm1")).getText().contains(primaryId), "the VM runs on the primary");
-                assertTrue(driver.findElement(By.id("volume-vm1-disk")).getText().contains("synced"));
+                until(wait, "the VM card shows it running on the primary " + primaryId,
+                        d -> d.findElement(By.id("vm-vm1")).getText().contains(primaryId));
+                until(wait, "the volume card shows vm1-disk synced",
+                        d -> d.findElement(By.id("volume-vm1-disk")).getText().contains("synced"));
                 shot(driver, "02-pair");
 
                 // Restart the VM from its row, through the confirmation.
-                driver.findElement(By.cssSelector("#vm-vm1 button")).click();
+                wait.until(d -> {
+                    d.findElement(By.cssSelector("#vm-vm1 button")).click();
+                    return true;
+                });
                 wait.until(d -> d.findElement(By.id("modal")).isDisplayed()
                         && d.findElement(By.id("modal-title")).getText().contains("Restart VM vm1"));
                 driver.findElement(By.id("modal-ok")).click();
@@ -210,6 +219,16 @@ class MonitorBrowserTest {
             }
         } finally {
             services.forEach(Operations::close);
+        }
+    }
+
+    /** Waits for a condition on the live page; on timeout, fails naming what was awaited. */
+    private static void until(WebDriverWait wait, String what,
+                              java.util.function.Function<WebDriver, Boolean> condition) {
+        try {
+            wait.until(condition::apply);
+        } catch (org.openqa.selenium.TimeoutException e) {
+            throw new AssertionError("the page never showed that " + what, e);
         }
     }
 

@@ -77,8 +77,11 @@ class PrivateLinkCutProcessTest {
                 long last = completions.get(completions.size() - 1);
                 assertTrue(last >= (RUN_SECONDS - 1) * 1000L, "the writes did not go on to the end of the run: the"
                         + " last completed at " + last + " ms");
-                assertTrue(before >= RUN_SECONDS * 1000L / 5, "the longest stall (" + longest + " ms at " + before
-                        + " ms) came before the cut");
+                // Writes waiting for the backup cannot go on before the pair has judged the link down
+                // (the detection minimum, 500 ms): a shorter longest stall would mean the cut never
+                // reached the writes, and this test tested nothing.
+                assertTrue(longest >= 400, "no stall the cut could have caused: the longest was " + longest
+                        + " ms at " + before + " ms into the run");
                 assertTrue(longest <= LONGEST_STALL_MILLIS, "writes stalled for " + longest + " ms at " + before
                         + " ms into the run, more than " + LONGEST_STALL_MILLIS + " ms");
                 assertEquals(PairRole.PRIMARY, alpha.role(), "the primary keeps serving (rule 6)");

@@ -103,7 +103,8 @@ public final class MonitorServer implements AutoCloseable {
     /** The actions that change the pair, which the primary carries out, with the role each needs. */
     private static final Map<String, Role> FORWARDED = Map.of("/api/switchover", Role.OPERATOR,
             "/api/vm/migrate", Role.OPERATOR, "/api/vm/restart", Role.OPERATOR, "/api/volume/verify", Role.OPERATOR,
-            "/api/volume/resolve", Role.ADMINISTRATOR);
+            "/api/volume/resolve", Role.ADMINISTRATOR, "/api/vm/create", Role.ADMINISTRATOR,
+            "/api/vm/delete", Role.ADMINISTRATOR);
 
     private final OperationsConfig.Monitor settings;
     private final MonitorContext context;
@@ -699,6 +700,55 @@ public final class MonitorServer implements AutoCloseable {
                 return act(session, Role.OPERATOR, "restart VM", vm, () -> {
                     try {
                         node.vms().restart(vm);
+                        return "done";
+                    } catch (VmException | IllegalStateException e) {
+                        return "refused: " + e.getMessage();
+                    }
+                });
+            }
+            case "/api/vm/create" -> {
+                // The image is a file on the primary's host (the upload of a large image through
+                // the browser is left to the command line's copy and a path here).
+                String name = request.param("name");
+                String image = trimToNull(request.param("image"));
+                long memory;
+                long disk;
+                int cores;
+                try {
+                    memory = io.avance.core.config.ConfigValues.sizeBytes("memory",
+                            Objects.requireNonNullElse(request.param("memory"), ""));
+                    disk = io.avance.core.config.ConfigValues.sizeBytes("disk",
+                            Objects.requireNonNullElse(request.param("disk"), ""));
+                    cores = Integer.parseInt(Objects.requireNonNullElse(request.param("cores"), "1"));
+                } catch (RuntimeException e) {
+                    return Response.error(HttpResponseStatus.BAD_REQUEST, e.getMessage());
+                }
+                List<io.avance.api.hypervisor.VmSpec.Network> networks = new java.util.ArrayList<>();
+                String network = trimToNull(request.param("network"));
+                if (network != null) {
+                    networks.add(new io.avance.api.hypervisor.VmSpec.Network(network, Optional.empty()));
+                }
+                return act(session, Role.ADMINISTRATOR, "create VM", name + " (" + memory + " bytes, disk " + disk
+                        + " bytes" + (image != null ? ", image " + image : "") + ")", () -> {
+                    try {
+                        node.provisioning(session.user, line -> stream.changed()).create(
+                                new io.avance.core.vm.VmProvisioning.Request(String.valueOf(name), cores, memory, disk,
+                                        Optional.ofNullable(image).map(java.nio.file.Path::of), networks, Map.of()));
+                        return "done";
+                    } catch (VmException | IllegalStateException e) {
+                        return "refused: " + e.getMessage();
+                    }
+                });
+            }
+            case "/api/vm/delete" -> {
+                String vm = request.param("vm");
+                boolean keep = "true".equals(request.param("keep-disks"));
+                if (vm == null) {
+                    return Response.error(HttpResponseStatus.BAD_REQUEST, "vm is required");
+                }
+                return act(session, Role.ADMINISTRATOR, "delete VM", vm + (keep ? ", disks kept" : ""), () -> {
+                    try {
+                        node.provisioning(session.user, line -> { }).delete(vm, keep);
                         return "done";
                     } catch (VmException | IllegalStateException e) {
                         return "refused: " + e.getMessage();

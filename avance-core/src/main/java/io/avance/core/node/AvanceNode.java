@@ -231,6 +231,7 @@ public final class AvanceNode implements AutoCloseable {
                     : " paired with " + config.peer().get().id()), "starting");
             for (VolumeConfig volume : config.volumes()) {
                 volumes.open(volume.spec(), volume.path());
+                volumes.configured(volume.spec().name());
             }
             if (config.nbdListen().isPresent()) {
                 nbd = new NbdServer(config.nbdListen().get(), new NodeExports(), meters, config.nodeId().value());
@@ -447,6 +448,72 @@ public final class AvanceNode implements AutoCloseable {
                     + "configuration, or pass one to the builder");
         }
         return current;
+    }
+
+    /**
+     * Creates and deletes VMs with their disks, as an operator asks (the command line, the
+     * monitor); on the primary.
+     *
+     * @param actor    who asks, for the journal
+     * @param progress where progress lines go besides the log
+     * @return a provisioner acting for this node
+     * @throws IllegalStateException if the node has no hypervisor
+     */
+    public io.avance.core.vm.VmProvisioning provisioning(String actor, java.util.function.Consumer<String> progress) {
+        VmManager manager = vms();
+        return new io.avance.core.vm.VmProvisioning(new io.avance.core.vm.VmProvisioning.Host() {
+            @Override
+            public VmManager vms() {
+                return manager;
+            }
+
+            @Override
+            public Optional<InetSocketAddress> nbdAddress() {
+                return AvanceNode.this.nbdAddress();
+            }
+
+            @Override
+            public Optional<String> backupNotUpToDate() {
+                if (config.peer().isEmpty()) {
+                    return Optional.empty();
+                }
+                Optional<PairStatus> status = status();
+                if (status.isEmpty() || status.get().peer().isEmpty()) {
+                    return Optional.of("the peer has not been heard");
+                }
+                if (status.get().paths().stream().noneMatch(io.avance.api.failover.PathStatus::peerAlive)) {
+                    return Optional.of("the peer is not heard on any path");
+                }
+                io.avance.api.failover.NodeView peer = status.get().peer().get();
+                if (peer.role() != PairRole.BACKUP || peer.data() != io.avance.api.replication.DataState.UP_TO_DATE) {
+                    return Optional.of("the peer is " + peer.role() + " with " + peer.data() + " data");
+                }
+                return Optional.empty();
+            }
+
+            @Override
+            public void checkAdmission(VmSpec spec) {
+                supervisor.checkAdmission(spec);
+            }
+
+            @Override
+            public boolean volumeExists(String volume) {
+                return volumes.volume(volume).isPresent();
+            }
+
+            @Override
+            public java.util.concurrent.CompletableFuture<Void> deleteVolume(String volume) {
+                return volumes.delete(volume);
+            }
+
+            @Override
+            public void audit(String action, String detail, String outcome) {
+                journal.record(actor, action, detail, outcome);
+            }
+        }, line -> {
+            LOG.log(Level.INFO, "{0}: {1}", config.nodeId(), line);
+            progress.accept(line);
+        });
     }
 
     /**

@@ -60,11 +60,22 @@ final class NodeAdministration implements AdminServer.Handler {
             }
             case "vm" -> vm(words);
             default -> throw new IllegalArgumentException("unknown request '" + words[0]
-                    + "' (status, switchover, migrate, maintenance on|off, vm start|stop|restart NAME)");
+                    + "' (status, switchover, migrate, maintenance on|off, vm start|stop|restart|create|delete NAME)");
         };
     }
 
     private String vm(String[] words) {
+        if (words.length >= 3 && words[1].equals("create")) {
+            return create(words);
+        }
+        if (words.length >= 3 && words[1].equals("delete")) {
+            boolean keep = words.length == 4 && words[3].equals("keep-disks");
+            if (words.length > 4 || (words.length == 4 && !keep)) {
+                throw new IllegalArgumentException("usage: vm delete NAME [keep-disks]");
+            }
+            node.provisioning("operator", line -> { }).delete(words[2], keep);
+            return "VM " + words[2] + " deleted" + (keep ? "; its disks are kept" : " with its disks") + "\n";
+        }
         if (words.length != 3) {
             throw new IllegalArgumentException("usage: vm start|stop|restart NAME");
         }
@@ -75,6 +86,52 @@ final class NodeAdministration implements AdminServer.Handler {
             default -> throw new IllegalArgumentException("usage: vm start|stop|restart NAME");
         };
         return describe(vm) + "\n";
+    }
+
+    /**
+     * {@code vm create NAME cores=N memory=BYTES disk=BYTES [image=PATH] [network=NAME]...
+     * [option=KEY=VALUE]...}, values URL-encoded: creates, fills and starts a VM.
+     */
+    private String create(String[] words) {
+        String name = words[2];
+        int cores = 1;
+        long memory = -1;
+        long disk = -1;
+        java.util.Optional<java.nio.file.Path> image = java.util.Optional.empty();
+        List<io.avance.api.hypervisor.VmSpec.Network> networks = new ArrayList<>();
+        java.util.Map<String, String> options = new java.util.LinkedHashMap<>();
+        for (int i = 3; i < words.length; i++) {
+            int equals = words[i].indexOf('=');
+            if (equals < 1) {
+                throw new IllegalArgumentException("vm create: '" + words[i] + "' is not KEY=VALUE");
+            }
+            String key = words[i].substring(0, equals);
+            String value = java.net.URLDecoder.decode(words[i].substring(equals + 1),
+                    java.nio.charset.StandardCharsets.UTF_8);
+            switch (key) {
+                case "cores" -> cores = Integer.parseInt(value);
+                case "memory" -> memory = Long.parseLong(value);
+                case "disk" -> disk = Long.parseLong(value);
+                case "image" -> image = java.util.Optional.of(java.nio.file.Path.of(value));
+                case "network" -> networks.add(new io.avance.api.hypervisor.VmSpec.Network(value,
+                        java.util.Optional.empty()));
+                case "option" -> {
+                    int inner = value.indexOf('=');
+                    if (inner < 1) {
+                        throw new IllegalArgumentException("vm create: option '" + value + "' is not KEY=VALUE");
+                    }
+                    options.put(value.substring(0, inner), value.substring(inner + 1));
+                }
+                default -> throw new IllegalArgumentException("vm create: unknown field '" + key + "'");
+            }
+        }
+        if (memory <= 0 || disk <= 0) {
+            throw new IllegalArgumentException("vm create: memory and disk are needed");
+        }
+        List<String> lines = new ArrayList<>();
+        ManagedVm vm = node.provisioning("operator", lines::add).create(new io.avance.core.vm.VmProvisioning.Request(
+                name, cores, memory, disk, image, networks, options));
+        return String.join("\n", lines) + (lines.isEmpty() ? "" : "\n") + describe(vm) + "\n";
     }
 
     /** A switchover that waits until the VMs' migrations have ended (or the role moved without VMs). */

@@ -20,6 +20,7 @@ import io.avance.core.wire.Frame;
 import io.avance.core.wire.FrameType;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -153,6 +154,12 @@ public final class VolumeManager implements BlockReplicator, DataLinkListener, A
     private final Map<String, ReplicatedVolume> volumes = new ConcurrentHashMap<>();
     private final Map<Integer, ReplicatedVolume> ownTags = new ConcurrentHashMap<>();
     private final Map<Integer, ReplicatedVolume> peerTags = new ConcurrentHashMap<>();
+    private final Map<String, CompletableFuture<Void>> pendingDeletes = new ConcurrentHashMap<>();
+    private final Map<String, List<Meter>> volumeMeters = new ConcurrentHashMap<>();
+    /** Volumes named in the configuration file: they are not deleted at run time. */
+    private final Set<String> configured = ConcurrentHashMap.newKeySet();
+    /** Tags are never reused, so that a frame for a deleted volume never reaches another. */
+    private final java.util.concurrent.atomic.AtomicInteger nextTag = new java.util.concurrent.atomic.AtomicInteger();
     private volatile DataSender sender;
     private volatile boolean sessionUp;
 
@@ -196,7 +203,7 @@ public final class VolumeManager implements BlockReplicator, DataLinkListener, A
             }
             return existing;
         }
-        int tag = volumes.size() + 1;
+        int tag = nextTag.incrementAndGet();
         try {
             java.nio.file.Files.createDirectories(directory);
             Path data = path.orElse(directory.resolve(spec.name() + ".img"));
@@ -219,23 +226,34 @@ public final class VolumeManager implements BlockReplicator, DataLinkListener, A
 
     private void bindMetrics(ReplicatedVolume volume) {
         String name = volume.name();
-        Gauge.builder("avance.volume.state", volume, v -> v.state().ordinal())
+        List<Meter> bound = new ArrayList<>();
+        bound.add(Gauge.builder("avance.volume.state", volume, v -> v.state().ordinal())
                 .description("replication state: 0 standalone, 1 connected, 2 synced, 3 sync source, 4 sync target, "
                         + "5 degraded, 6 split brain")
-                .tags("node", node.id().value(), "volume", name).register(meters);
-        Gauge.builder("avance.volume.dirty.bytes", volume, v -> v.status().dirtyBytes())
+                .tags("node", node.id().value(), "volume", name).register(meters));
+        bound.add(Gauge.builder("avance.volume.dirty.bytes", volume, v -> v.status().dirtyBytes())
                 .description("bytes marked as not yet on the peer").tags("node", node.id().value(), "volume", name)
-                .register(meters);
-        Gauge.builder("avance.volume.resync.percent", volume,
+                .register(meters));
+        bound.add(Gauge.builder("avance.volume.resync.percent", volume,
                         v -> v.status().resync().map(ResyncProgress::percentDone).orElse(Double.NaN))
                 .description("how far the running resync has come").tags("node", node.id().value(), "volume", name)
-                .register(meters);
-        FunctionCounter.builder("avance.volume.resync.sent.bytes", volume, ReplicatedVolume::resyncBytesSent)
+                .register(meters));
+        bound.add(FunctionCounter.builder("avance.volume.resync.sent.bytes", volume, ReplicatedVolume::resyncBytesSent)
                 .description("bytes this node sent as resync data").tags("node", node.id().value(), "volume", name)
-                .register(meters);
-        FunctionCounter.builder("avance.volume.written.bytes", volume, ReplicatedVolume::bytesWritten)
+                .register(meters));
+        bound.add(FunctionCounter.builder("avance.volume.written.bytes", volume, ReplicatedVolume::bytesWritten)
                 .description("bytes clients wrote through this node").tags("node", node.id().value(), "volume", name)
-                .register(meters);
+                .register(meters));
+        volumeMeters.put(name, List.copyOf(bound));
+    }
+
+    /**
+     * Marks a volume as named in the configuration file: it stays until the file no longer names it.
+     *
+     * @param name the volume
+     */
+    public void configured(String name) {
+        configured.add(name);
     }
 
     /**
@@ -297,6 +315,14 @@ public final class VolumeManager implements BlockReplicator, DataLinkListener, A
         ByteBuf payload = frame.payload();
         ReplicatedVolume volume;
         try {
+            if (type == FrameType.VOLUME_DELETE || type == FrameType.VOLUME_DELETED) {
+                try {
+                    onDeleteFrame(type, payload);
+                } finally {
+                    frame.release();
+                }
+                return;
+            }
             if (type == FrameType.VOLUME_HELLO || type == FrameType.SYNC_PLAN) {
                 String name = peekName(payload);
                 volume = volumes.get(name);
@@ -329,6 +355,133 @@ public final class VolumeManager implements BlockReplicator, DataLinkListener, A
             return;
         }
         volume.onFrame(type, payload);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Deleting a volume
+
+    /**
+     * Deletes a volume and its files on both nodes: the backup deletes its copy first, then this
+     * node; a copy is never left behind for a resync to bring back. Only volumes this node created
+     * (in its volume directory) can go: one named in the configuration file stays until the file
+     * no longer names it. The volume must not be in use (no VM uses it; the caller checks).
+     *
+     * @param name the volume
+     * @return completes when both copies are gone; fails with the reason (this node is not the
+     *         primary, the backup is not connected, the backup could not delete its copy)
+     */
+    public CompletableFuture<Void> delete(String name) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        ReplicatedVolume volume = volumes.get(name);
+        if (volume == null) {
+            done.completeExceptionally(new VolumeException(VolumeException.Reason.NO_SUCH_VOLUME, "no volume named "
+                    + name + " on node " + node.id()));
+            return done;
+        }
+        if (configured.contains(name)) {
+            done.completeExceptionally(new VolumeException(VolumeException.Reason.INVALID, "volume " + name
+                    + " is named in the node's configuration file (volume." + name + ".*): remove it there"));
+            return done;
+        }
+        if (!node.paired()) {
+            deleteHere(name);
+            done.complete(null);
+            return done;
+        }
+        if (!node.primary()) {
+            done.completeExceptionally(new VolumeException(VolumeException.Reason.NOT_SERVING,
+                    "volumes are deleted on the primary"));
+            return done;
+        }
+        DataSender current = sender;
+        if (!sessionUp || current == null) {
+            done.completeExceptionally(new VolumeException(VolumeException.Reason.NOT_SERVING, "the backup is not"
+                    + " connected: its copy of " + name + " could not be deleted too; try again once it is"));
+            return done;
+        }
+        CompletableFuture<Void> previous = pendingDeletes.putIfAbsent(name, done);
+        if (previous != null) {
+            return previous;
+        }
+        ByteBuf fields = DataCodec.fields(current.allocator());
+        DataCodec.writeName(fields, name);
+        if (!current.send(DataCodec.frame(current.allocator(), FrameType.VOLUME_DELETE, fields, null))) {
+            pendingDeletes.remove(name, done);
+            done.completeExceptionally(new VolumeException(VolumeException.Reason.NOT_SERVING,
+                    "the data channel to the backup is down: " + name + " was not deleted"));
+        }
+        return done;
+    }
+
+    private void onDeleteFrame(FrameType type, ByteBuf payload) {
+        String name = DataCodec.readName(payload);
+        if (type == FrameType.VOLUME_DELETE) {
+            // The primary deletes the volume: this copy goes first, then the primary's.
+            String failure = "";
+            try {
+                if (volumes.containsKey(name)) {
+                    deleteHere(name);
+                }
+            } catch (RuntimeException e) {
+                failure = String.valueOf(e.getMessage());
+            }
+            DataSender current = sender;
+            if (current != null) {
+                ByteBuf fields = DataCodec.fields(current.allocator());
+                DataCodec.writeName(fields, name);
+                fields.writeBoolean(failure.isEmpty());
+                byte[] text = failure.getBytes(StandardCharsets.UTF_8);
+                int length = Math.min(text.length, 900);
+                fields.writeShort(length).writeBytes(text, 0, length);
+                current.send(DataCodec.frame(current.allocator(), FrameType.VOLUME_DELETED, fields, null));
+            }
+            return;
+        }
+        DataCodec.need(payload, 3, "deleted flag and reason length");
+        boolean deleted = payload.readBoolean();
+        int length = payload.readUnsignedShort();
+        DataCodec.need(payload, length, "reason");
+        String reason = payload.readCharSequence(length, StandardCharsets.UTF_8).toString();
+        CompletableFuture<Void> done = pendingDeletes.remove(name);
+        if (done == null) {
+            return;
+        }
+        if (!deleted) {
+            done.completeExceptionally(new VolumeException(VolumeException.Reason.IO_ERROR, "the backup could not"
+                    + " delete its copy of " + name + ": " + reason));
+            return;
+        }
+        try {
+            deleteHere(name);
+            done.complete(null);
+        } catch (RuntimeException e) {
+            done.completeExceptionally(e);
+        }
+    }
+
+    /** Closes a volume and deletes its files here. */
+    private synchronized void deleteHere(String name) {
+        ReplicatedVolume volume = volumes.remove(name);
+        if (volume == null) {
+            return;
+        }
+        ownTags.values().remove(volume);
+        peerTags.values().remove(volume);
+        volume.close();
+        for (Meter meter : volumeMeters.getOrDefault(name, List.of())) {
+            meters.remove(meter);
+        }
+        volumeMeters.remove(name);
+        for (String suffix : List.of(".img", ".meta", ".bitmap", ".al")) {
+            try {
+                java.nio.file.Files.deleteIfExists(directory.resolve(name + suffix));
+            } catch (IOException e) {
+                throw new UncheckedIOException("volume " + name + " was closed but its file " + name + suffix
+                        + " could not be deleted", e);
+            }
+        }
+        node.audit("volume-delete", name, "deleted on " + node.id());
+        LOG.log(Level.INFO, "{0}: volume {1} deleted", node.id(), name);
     }
 
     private void resetSession(String reason) {

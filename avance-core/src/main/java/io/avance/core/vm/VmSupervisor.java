@@ -307,6 +307,20 @@ public final class VmSupervisor implements VmManager, AutoCloseable {
         });
     }
 
+    /**
+     * Refuses a VM that admission control would refuse to start now, without defining it.
+     *
+     * @param spec the VM
+     * @throws VmException if this node is not primary, or with the numbers admission refused
+     */
+    public void checkAdmission(VmSpec spec) {
+        call(() -> {
+            requirePrimary("create VM '" + spec.name() + "'");
+            admit(spec);
+            return null;
+        });
+    }
+
     @Override
     public void undefine(String name) {
         call(() -> {

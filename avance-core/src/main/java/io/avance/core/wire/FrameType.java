@@ -57,6 +57,10 @@ public enum FrameType {
     READ_REQUEST(0x3C, 64),
     /** Data channel: the data read, or an error. */
     READ_REPLY(0x3D, Limits.DATA),
+    /** Data channel: the primary deletes a volume; the backup deletes its copy first. */
+    VOLUME_DELETE(0x3E, 512),
+    /** Data channel: the backup deleted its copy of a volume (or could not, and why). */
+    VOLUME_DELETED(0x3F, 1024),
     /** Migration channel: the source offers a VM (its spec and memory geometry). */
     MIGRATE_BEGIN(0x60, 32 * 1024),
     /** Migration channel: the target accepts (the paused VM exists) or refuses. */

@@ -152,7 +152,13 @@ function renderVms(pair) {
             el('button', {class: 'small secondary', onclick: async () => {
               if (await confirmAction('Migrate VMs to the peer', 'VMs run on the primary and move with it: this is a planned switchover that live-migrates every VM (not only ' + vm.name + ') to the other node, which then becomes primary.', 'Migrate all VMs'))
                 act('/api/vm/migrate', {vm: vm.name});
-            }}, 'Migrate VMs to the peer (switchover)'))));
+            }}, 'Migrate VMs to the peer (switchover)'),
+            session.role === 'administrator' && (vm.state === 'stopped' || vm.state === 'defined'
+                || vm.state === 'failed') ? el('span', {}, ' ', el('button', {class: 'small danger', onclick: async () => {
+              if (await confirmAction('Delete VM ' + vm.name, 'VM ' + vm.name + ' and its disks (' + vm.disks.join(', ')
+                  + ') are deleted on both nodes. This cannot be undone.', 'Delete'))
+                act('/api/vm/delete', {vm: vm.name});
+            }}, 'Delete')) : '')));
   }
   if (pair.vms.length === 0) body.append(el('tr', {}, el('td', {colspan: 8, class: 'muted'}, 'no VMs')));
 }
@@ -294,6 +300,17 @@ async function start() {
     act('/api/maintenance', {on: self && self.maintenance ? 'false' : 'true'});
   };
   document.getElementById('journal-filter').onsubmit = event => { event.preventDefault(); loadJournal(); };
+  const create = document.getElementById('vm-create');
+  if (session.role !== 'administrator') {
+    create.hidden = true;
+  }
+  create.onsubmit = async event => {
+    event.preventDefault();
+    const fields = Object.fromEntries(new FormData(create).entries());
+    if (await confirmAction('Create VM ' + fields.name, 'VM ' + fields.name + ' gets a replicated disk of ' + fields.disk
+        + (fields.image ? ', filled from ' + fields.image + ',' : '') + ' and starts on the primary.', 'Create'))
+      act('/api/vm/create', fields);
+  };
   connect();
   loadJournal();
   setInterval(loadJournal, 10000);

@@ -30,15 +30,22 @@ import java.util.regex.Pattern;
  *   <li>{@code xen.type}: {@code pvh} (the default) or {@code hvm}. PV is refused: Debian's
  *       Xen 4.17 is built without shadow paging, so a PV guest can neither log dirty pages nor
  *       live-migrate.</li>
- *   <li>{@code xen.kernel}: the absolute path, in dom0, of the kernel to boot (required for
- *       PVH).</li>
+ *   <li>{@code xen.kernel}: the absolute path, in dom0, of a kernel to boot. Without it a PVH
+ *       guest boots from its first disk through pvgrub2 (GRUB built as a PVH kernel, from
+ *       Debian's {@code grub-xen-host}), which reads {@code /boot/grub/grub.cfg} there.</li>
+ *   <li>{@code xen.pvgrub}: the pvgrub2 image for that (default {@value #DEFAULT_PVGRUB}).</li>
  *   <li>{@code xen.ramdisk}: the absolute path of an initial ramdisk (needs a kernel).</li>
  *   <li>{@code xen.cmdline}: the kernel command line (at most 2048 bytes).</li>
  * </ul>
  *
- * <p>Disks become {@code qdisk} (QEMU) disks reading the volume's NBD export; networks become
- * vifs on the dom0 bridge named after the network. Both need dom0 services (qemu-system-xen,
- * the vif hotplug scripts and the bridge) that the adapter does not set up. Stateless and
+ * <p>Disks are the volumes' NBD exports, attached in dom0 by the hotplug script
+ * {@value #DISK_SCRIPT} (in the Debian package: {@code nbd-client} makes a {@code /dev/nbdN} that
+ * the kernel's blkback hands to the guest). Not libxl's {@code qdisk}: for a PV or PVH guest, QEMU's
+ * Xen block backend opens only local files and devices ({@code stat} of the path), so an
+ * {@code nbd://} target never appears in the guest. Networks become vifs on the dom0 bridge named
+ * after the network, with a MAC address derived from the VM's name when none is given, so that
+ * the guest keeps its address when it is rebuilt on the other host. Both need dom0 services (the
+ * hotplug scripts, nbd-client, the bridge) that the adapter does not set up. Stateless and
  * thread-safe.
  */
 final class DomainConfigJson {
@@ -51,8 +58,14 @@ final class DomainConfigJson {
     static final String RAMDISK = "xen.ramdisk";
     /** The command line option. */
     static final String CMDLINE = "xen.cmdline";
+    /** The pvgrub2 image option. */
+    static final String PVGRUB = "xen.pvgrub";
     /** Every option the adapter knows. */
-    static final Set<String> OPTIONS = Set.of(TYPE, KERNEL, RAMDISK, CMDLINE);
+    static final Set<String> OPTIONS = Set.of(TYPE, KERNEL, RAMDISK, CMDLINE, PVGRUB);
+    /** Debian's pvgrub2 for PVH guests (package grub-xen-host). */
+    static final String DEFAULT_PVGRUB = "/usr/lib/grub-xen/grub-i386-xen_pvh.bin";
+    /** The block hotplug script that attaches an NBD export in dom0 (in /etc/xen/scripts). */
+    static final String DISK_SCRIPT = "block-avance-nbd";
     /** {@code HVM_MAX_VCPUS} in Xen 4.17: the most virtual CPUs an HVM or PVH guest may have. */
     static final int MAX_VCPUS = 128;
     /** x86 Linux's {@code COMMAND_LINE_SIZE}. */
@@ -109,8 +122,17 @@ final class DomainConfigJson {
         Optional<String> cmdline = spec.option(CMDLINE);
         kernel.ifPresent(path -> checkPath(spec, KERNEL, path));
         ramdisk.ifPresent(path -> checkPath(spec, RAMDISK, path));
-        if (type == GuestType.PVH && kernel.isEmpty()) {
-            throw refuse(spec, "a PVH guest needs xen.kernel, the path of its kernel in dom0");
+        spec.option(PVGRUB).ifPresent(path -> checkPath(spec, PVGRUB, path));
+        if (type == GuestType.PVH && kernel.isEmpty() && spec.disks().isEmpty()) {
+            throw refuse(spec, "a PVH guest needs xen.kernel, the path of its kernel in dom0, or a disk to boot"
+                    + " from (through pvgrub2)");
+        }
+        if (spec.option(PVGRUB).isPresent() && (type != GuestType.PVH || kernel.isPresent())) {
+            throw refuse(spec, "xen.pvgrub boots a PVH guest from its disk: it goes with xen.type pvh and no"
+                    + " xen.kernel");
+        }
+        if (kernel.isEmpty() && type == GuestType.PVH) {
+            kernel = Optional.of(spec.option(PVGRUB).orElse(DEFAULT_PVGRUB));
         }
         if (ramdisk.isPresent() && kernel.isEmpty()) {
             throw refuse(spec, "xen.ramdisk needs xen.kernel");
@@ -182,8 +204,9 @@ final class DomainConfigJson {
                 Map<String, Object> disk = new LinkedHashMap<>();
                 disk.put("pdev_path", Objects.requireNonNull(disks.get(i), "disk export").toString());
                 disk.put("vdev", "xvd" + (char) ('a' + i));
-                disk.put("backend", "qdisk");
+                disk.put("backend", "phy");
                 disk.put("format", "raw");
+                disk.put("script", DISK_SCRIPT);
                 disk.put("readwrite", 1L);
                 diskList.add(disk);
             }
@@ -191,10 +214,12 @@ final class DomainConfigJson {
         }
         if (!spec.networks().isEmpty()) {
             List<Object> nics = new ArrayList<>();
-            for (VmSpec.Network network : spec.networks()) {
+            for (int i = 0; i < spec.networks().size(); i++) {
+                VmSpec.Network network = spec.networks().get(i);
                 Map<String, Object> nic = new LinkedHashMap<>();
                 nic.put("bridge", network.network());
-                network.macAddress().ifPresent(mac -> nic.put("mac", mac.toLowerCase(Locale.ROOT)));
+                nic.put("mac", network.macAddress().map(mac -> mac.toLowerCase(Locale.ROOT))
+                        .orElse(derivedMac(spec.name(), i)));
                 nics.add(nic);
             }
             config.put("nics", nics);
@@ -203,6 +228,18 @@ final class DomainConfigJson {
         // adapter's supervisor does what xl would. libxl's rendering also leaves out fields at
         // their default, which would defeat the round-trip check for no gain.
         return config;
+    }
+
+    /**
+     * A MAC address for a VM's NIC that names none: the same for the same VM and NIC on every
+     * host, so that the guest keeps its address (and its peers' ARP caches stay right) when it
+     * migrates or is rebuilt on the other host. In Xen's range, 00:16:3e, from a hash of the name.
+     */
+    static String derivedMac(String vm, int nic) {
+        int hash = (vm + "/" + nic).hashCode();
+        // Keep the top bit of the fourth byte clear, as xl does for the addresses it makes.
+        return String.format(Locale.ROOT, "00:16:3e:%02x:%02x:%02x", (hash >>> 16) & 0x7f, (hash >>> 8) & 0xff,
+                hash & 0xff);
     }
 
     /**

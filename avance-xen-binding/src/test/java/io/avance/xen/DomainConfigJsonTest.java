@@ -45,11 +45,15 @@ class DomainConfigJsonTest {
                 List.of(URI.create("nbd://10.0.0.1:10809/db-root"), URI.create("nbd://10.0.0.1:10809/db-data")));
         @SuppressWarnings("unchecked")
         List<Map<String, Object>> disks = (List<Map<String, Object>>) config.get("disks");
-        assertEquals(Map.of("pdev_path", "nbd://10.0.0.1:10809/db-root", "vdev", "xvda", "backend", "qdisk",
-                "format", "raw", "readwrite", 1L), disks.get(0));
+        assertEquals(Map.of("pdev_path", "nbd://10.0.0.1:10809/db-root", "vdev", "xvda", "backend", "phy",
+                "format", "raw", "script", "block-avance-nbd", "readwrite", 1L), disks.get(0));
         assertEquals("xvdb", disks.get(1).get("vdev"));
-        assertEquals(List.of(Map.of("bridge", "lan", "mac", "52:54:00:ab:cd:ef"), Map.of("bridge", "dmz")),
-                config.get("nics"));
+        assertEquals(List.of(Map.of("bridge", "lan", "mac", "52:54:00:ab:cd:ef"),
+                Map.of("bridge", "dmz", "mac", DomainConfigJson.derivedMac("db", 1))), config.get("nics"));
+        // The derived address is the same wherever it is computed, in Xen's range, unicast and local to the VM.
+        assertEquals(DomainConfigJson.derivedMac("db", 1), DomainConfigJson.derivedMac("db", 1));
+        assertTrue(DomainConfigJson.derivedMac("db", 1).matches("00:16:3e:[0-7][0-9a-f]:[0-9a-f]{2}:[0-9a-f]{2}"));
+        assertTrue(!DomainConfigJson.derivedMac("db", 1).equals(DomainConfigJson.derivedMac("db", 0)));
         @SuppressWarnings("unchecked")
         Map<String, Object> createInfo = (Map<String, Object>) config.get("c_info");
         assertEquals("hvm", createInfo.get("type"));
@@ -61,12 +65,30 @@ class DomainConfigJsonTest {
     }
 
     @Test
+    void aPvhGuestWithoutAKernelBootsFromItsDiskThroughPvgrub() {
+        VmSpec spec = new VmSpec("web", 1, 256L << 20, List.of(new VmSpec.Disk("web-disk", 1L << 30, 1)), List.of(),
+                Map.of());
+        Map<String, Object> config = DomainConfigJson.build(spec, "web", ID,
+                List.of(URI.create("nbd://127.0.0.1:10809/web-disk")));
+        @SuppressWarnings("unchecked")
+        Map<String, Object> buildInfo = (Map<String, Object>) config.get("b_info");
+        assertEquals("/usr/lib/grub-xen/grub-i386-xen_pvh.bin", buildInfo.get("kernel"));
+        assertTrue(!buildInfo.containsKey("ramdisk") && !buildInfo.containsKey("cmdline"), buildInfo.toString());
+        VmSpec other = new VmSpec("web", 1, 256L << 20, spec.disks(), List.of(), Map.of("xen.pvgrub", "/opt/pvh.bin"));
+        @SuppressWarnings("unchecked")
+        Map<String, Object> otherBuild = (Map<String, Object>) DomainConfigJson.build(other, "web", ID,
+                List.of(URI.create("nbd://127.0.0.1:10809/web-disk"))).get("b_info");
+        assertEquals("/opt/pvh.bin", otherBuild.get("kernel"));
+    }
+
+    @Test
     void refusesWhatLibxlWouldSilentlyIgnoreOrMisread() {
         assertRefused(pvh("a", Map.of("xen.kernal", "/boot/x")), "unknown option 'xen.kernal'");
         assertRefused(pvh("a", Map.of("sim.program", "x")), "unknown option 'sim.program'");
         assertRefused(pvh("a", Map.of("xen.type", "pv")), "PV guest can neither log dirty pages");
         assertRefused(pvh("a", Map.of("xen.type", "PVH")), "xen.type must be pvh or hvm");
         assertRefused(new VmSpec("a", 1, 1L << 27, List.of(), List.of(), Map.of()), "needs xen.kernel");
+        assertRefused(pvh("a", Map.of("xen.pvgrub", "/g")), "xen.pvgrub boots a PVH guest from its disk");
         assertRefused(new VmSpec("a", 1, 1L << 27, List.of(), List.of(), Map.of("xen.type", "hvm",
                 "xen.ramdisk", "/r")), "xen.ramdisk needs xen.kernel");
         assertRefused(pvh("a", Map.of("xen.kernel", "boot/vmlinuz")), "absolute path");

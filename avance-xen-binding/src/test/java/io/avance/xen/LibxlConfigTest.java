@@ -40,13 +40,14 @@ class LibxlConfigTest {
         assertEquals("OK pvh", lines.get(1), output);
         assertEquals("OK pvh-incoming", lines.get(2), output);
         assertEquals("OK hvm-disks-nics", lines.get(3), output);
-        assertTrue(lines.get(4).startsWith("REFUSED misspelt-key: ")
-                && lines.get(4).contains("b_info.kernal is missing (libxl ignored it)"), output);
-        assertTrue(lines.get(5).startsWith("REFUSED string-for-number: ")
-                && lines.get(5).contains("b_info.max_vcpus"), output);
-        assertTrue(lines.get(6).startsWith("REFUSED unknown-enum: ")
-                && lines.get(6).contains("libxl_domain_config_from_json of VM 'unknown-enum' failed: ERROR_FAIL"),
+        assertEquals("OK pvh-boot-from-disk", lines.get(4), output);
+        assertTrue(lines.get(5).startsWith("REFUSED misspelt-key: ")
+                && lines.get(5).contains("b_info.kernal is missing (libxl ignored it)"), output);
+        assertTrue(lines.get(6).startsWith("REFUSED string-for-number: ")
+                && lines.get(6).contains("b_info.max_vcpus"), output);
+        assertTrue(lines.get(7).startsWith("REFUSED unknown-enum: ")
+                && lines.get(7).contains("libxl_domain_config_from_json of VM 'unknown-enum' failed: ERROR_FAIL"),
                 output);
-        assertEquals("done", lines.get(7), output);
+        assertEquals("done", lines.get(8), output);
     }
 }

@@ -51,6 +51,11 @@ public final class LibxlShimMain {
         check(libraries, context.getValue(), "hvm-disks-nics", DomainConfigJson.build(full, "hvm1", uuid,
                 List.of(java.net.URI.create("nbd://127.0.0.1:10809/root"),
                         java.net.URI.create("nbd://127.0.0.1:10809/data"))));
+        // A PVH guest booting from its disk through pvgrub2, with a NIC on a bridge.
+        VmSpec fromDisk = new VmSpec("web1", 1, 256L << 20, List.of(new VmSpec.Disk("web-disk", 1L << 30, 1)),
+                List.of(new VmSpec.Network("lan", java.util.Optional.empty())), Map.of());
+        check(libraries, context.getValue(), "pvh-boot-from-disk", DomainConfigJson.build(fromDisk, "web1", uuid,
+                List.of(java.net.URI.create("nbd://127.0.0.1:10809/web-disk"))));
         // What libxl alone would accept silently: a misspelt key, and a string for a number.
         Map<String, Object> typo = DomainConfigJson.build(pvh, "pvh1", uuid, List.of());
         @SuppressWarnings("unchecked")

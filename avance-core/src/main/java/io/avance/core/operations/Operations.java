@@ -233,6 +233,11 @@ public final class Operations implements AutoCloseable {
         }
         PairStatus status = found.get();
         if (node.mayServe()) {
+            if (status.role() != PairRole.PRIMARY) {
+                // The role changed a moment ago and its status is not published yet: the next
+                // sample, a moment later, sees both, with the new epoch.
+                return new Observation(AvailabilityRecorder.Observation.UNKNOWN, -1);
+            }
             return new Observation(AvailabilityRecorder.Observation.SERVING, status.epoch());
         }
         if (status.role() == PairRole.ISOLATED || status.role() == PairRole.STOPPED) {

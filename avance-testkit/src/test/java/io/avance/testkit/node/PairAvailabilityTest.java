@@ -53,7 +53,9 @@ class PairAvailabilityTest {
                         "the outage lasted about the detection time: " + lasted);
                 assertTrue(outages.get(0).cause().contains("became primary"), outages.get(0).cause());
                 assertTrue(onBackup.availability().availability(Duration.ofDays(30)) < 1.0);
-                assertTrue(backup.journal().read(e -> e.action().equals("outage"), 1).size() == 1);
+                // The outage is journaled right after it is recorded, on the recorder's thread.
+                pair.events().await(() -> backup.journal().read(e -> e.action().equals("outage"), 1).size() == 1,
+                        LIMIT, () -> "the outage was not journaled: " + backup.journal().readLines());
             }
         }
     }

@@ -161,7 +161,7 @@ cp "$deb" "$payload/avance.deb"
 cp "$out/guest.qcow2" "$payload/guest.qcow2"
 cp "$here/pair-host.sh" "$payload/run-tests.sh"
 chmod +x "$payload/run-tests.sh"
-copy_modules "$payload/modules" e1000 virtio_blk ext4 bridge nbd xen-blkback xen-netback
+copy_modules "$payload/modules" e1000 virtio_pci virtio_blk crc32c_generic ext4 bridge nbd xen-blkback xen-netback
 # nbd-client, qemu-img (writes the guest's image through the node's NBD export), bash and flock
 # (Xen's vif-bridge and its helpers), the xenstore tools, Xen's hotplug scripts, pvgrub2.
 copy_program "$root" "$pr/sbin/nbd-client" /sbin/nbd-client

@@ -93,7 +93,7 @@ final class IncomingMigration implements MigrationEngine.Incoming {
 
     private void create() {
         try {
-            engine.supervisor().incoming(spec.name());
+            engine.supervisor().incoming(spec);
             vm = engine.supervisor().adapter().prepareIncoming(spec);
             memory = vm.memory();
             engine.accept(id);

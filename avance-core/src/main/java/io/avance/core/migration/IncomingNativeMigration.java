@@ -80,7 +80,7 @@ final class IncomingNativeMigration implements MigrationEngine.Incoming {
             return null;
         }
         IncomingNativeMigration migration = new IncomingNativeMigration(engine, id, spec);
-        engine.supervisor().incoming(spec.name());
+        engine.supervisor().incoming(spec);
         engine.accept(id);
         migration.worker.execute(migration::receive);
         return migration;

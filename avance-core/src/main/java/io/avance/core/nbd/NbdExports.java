@@ -32,6 +32,17 @@ public interface NbdExports {
     boolean mayServe();
 
     /**
+     * Tells whether a client may read an export from this node's own copy although the node does
+     * not serve: while a VM using it arrives here by live migration, the hypervisor attaches its
+     * disks before this node becomes primary, and the host reads them then (a partition scan when
+     * the device opens). Only reads: a write still needs {@link #mayServe()}.
+     *
+     * @param name the export name
+     * @return true if reads of it are allowed now
+     */
+    boolean mayReadCopy(String name);
+
+    /**
      * Why this node does not serve, for a client that reached the wrong node.
      *
      * @return a sentence naming this node's role and, if known, the primary to connect to

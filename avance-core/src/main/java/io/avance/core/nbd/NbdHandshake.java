@@ -323,7 +323,7 @@ final class NbdHandshake extends ByteToMessageDecoder {
         if (server.closing()) {
             return new Resolved(name, null, NbdProtocol.REP_ERR_SHUTDOWN, "the server is shutting down");
         }
-        if (!exports.mayServe()) {
+        if (!exports.mayServe() && !exports.mayReadCopy(name)) {
             return new Resolved(name, null, NbdProtocol.REP_ERR_POLICY, exports.notServingReason());
         }
         return new Resolved(name, volume.get(), 0, "");

@@ -185,7 +185,10 @@ final class NbdTransmission extends ByteToMessageDecoder {
         long from = offset;
         int size = (int) length;
         started(context, size);
-        volume.read(from, size, context.alloc()).whenComplete((data, error) -> context.executor().execute(() -> {
+        CompletableFuture<ByteBuf> reading = server.exports().mayServe() || !server.exports().mayReadCopy(exportName)
+                ? volume.read(from, size, context.alloc())
+                : volume.readCopy(from, size, context.alloc());
+        reading.whenComplete((data, error) -> context.executor().execute(() -> {
             // The reply goes out before the request counts as finished: a disconnect waiting for
             // the last one closes the connection after it, never before.
             try {
@@ -264,7 +267,7 @@ final class NbdTransmission extends ByteToMessageDecoder {
         if (!inRange(context, request, NbdProtocol.EINVAL)) {
             return;
         }
-        if (!server.exports().mayServe()) {
+        if (!server.exports().mayServe() && !server.exports().mayReadCopy(exportName)) {
             fail(context, request, type, NbdProtocol.ESHUTDOWN, server.exports().notServingReason());
             return;
         }

@@ -1165,6 +1165,12 @@ public final class AvanceNode implements AutoCloseable {
         }
 
         @Override
+        public boolean mayReadCopy(String name) {
+            VmSupervisor vms = supervisor;
+            return vms != null && vms.arrivingWith(name);
+        }
+
+        @Override
         public String notServingReason() {
             Optional<PairStatus> status = status();
             String role = status.map(s -> s.role().name().toLowerCase(java.util.Locale.ROOT)).orElse("starting");

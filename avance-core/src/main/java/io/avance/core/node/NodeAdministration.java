@@ -196,8 +196,9 @@ final class NodeAdministration implements AdminServer.Handler {
         PairStatus status = maybe.get();
         StringBuilder text = new StringBuilder();
         text.append(String.format(Locale.ROOT, "node %s: %s in epoch %d%s, health %d%s%n", status.node(),
-                status.role(), status.epoch(), node.mayServe() ? String.format(Locale.ROOT, " (serving, lease %.2f s)",
-                        status.servingLeaseNanos() / 1e9) : "", status.health().value(), faults(status.health().faults())));
+                status.role(), status.epoch(), !node.mayServe() ? ""
+                        : status.servingLeaseNanos() == Long.MAX_VALUE ? " (serving, no lease needed without a peer)"
+                        : String.format(Locale.ROOT, " (serving, lease %.2f s)", status.servingLeaseNanos() / 1e9), status.health().value(), faults(status.health().faults())));
         Optional<NodeView> peer = status.peer();
         if (peer.isPresent()) {
             NodeView view = peer.get();

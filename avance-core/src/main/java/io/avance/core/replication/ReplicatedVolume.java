@@ -513,6 +513,43 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
     }
 
     /**
+     * Reads this node's own copy although it does not serve: for a VM arriving here by live
+     * migration, whose disks the hypervisor opens before this node becomes primary. Only a copy
+     * that receives every write (up to date, in sync with the primary) is read.
+     *
+     * @param offset    where
+     * @param length    how much
+     * @param allocator for the buffer
+     * @return the data, or a {@link VolumeException}
+     */
+    public CompletableFuture<ByteBuf> readCopy(long offset, int length, ByteBufAllocator allocator) {
+        CompletableFuture<ByteBuf> result = new CompletableFuture<>();
+        if (offset < 0 || length < 0 || offset + length > spec.sizeBytes() || offset + length < offset) {
+            result.completeExceptionally(new VolumeException(VolumeException.Reason.OUT_OF_RANGE, "range " + offset
+                    + "+" + length + " is outside volume " + spec.name() + " of " + spec.sizeBytes() + " bytes"));
+            return result;
+        }
+        if (state != ReplicationState.SYNCED || dataState() != DataState.UP_TO_DATE || localFailed) {
+            result.completeExceptionally(new VolumeException(VolumeException.Reason.NOT_SERVING, "this node's copy of "
+                    + spec.name() + " is not up to date (" + state + ", " + dataState() + "): it cannot be read here"));
+            return result;
+        }
+        reads.execute(() -> {
+            ByteBuf data = allocator.directBuffer(length, length);
+            try {
+                store.read(offset, data.nioBuffer(0, length));
+                data.writerIndex(length);
+                result.complete(data);
+            } catch (IOException | RuntimeException e) {
+                data.release();
+                result.completeExceptionally(new VolumeException(VolumeException.Reason.IO_ERROR, "read of this node's"
+                        + " copy of " + spec.name() + " at " + offset + " failed: " + e.getMessage()));
+            }
+        });
+        return result;
+    }
+
+    /**
      * Writes a buffer, taking ownership of it.
      *
      * @param offset where

@@ -35,11 +35,13 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.stream.Collectors;
 
 /**
  * Runs the pair's VMs on this node while it is primary.
@@ -167,6 +169,8 @@ public final class VmSupervisor implements VmManager, AutoCloseable {
     private final Clock wallClock;
     private final ExecutorService owner;
     private final Map<String, Runtime> runtimes = new LinkedHashMap<>();
+    /** The volumes of each VM arriving by live migration (any thread reads it). */
+    private final Map<String, Set<String>> arriving = new ConcurrentHashMap<>();
     private final Counter crashes;
     private final Counter restartsCounter;
     private final Counter refusals;
@@ -598,9 +602,11 @@ public final class VmSupervisor implements VmManager, AutoCloseable {
     /**
      * An incoming migration: the VM exists paused here, filled from the peer.
      *
-     * @param name the VM
+     * @param spec the VM
      */
-    public void incoming(String name) {
+    public void incoming(VmSpec spec) {
+        String name = spec.name();
+        arriving.put(name, spec.disks().stream().map(VmSpec.Disk::volume).collect(Collectors.toUnmodifiableSet()));
         owner.execute(() -> {
             Runtime runtime = runtimes.computeIfAbsent(name, n -> new Runtime());
             runtime.evacuating = true;
@@ -624,6 +630,7 @@ public final class VmSupervisor implements VmManager, AutoCloseable {
      * @param why       for the log and the event
      */
     public void incomingEnded(String name, boolean activated, String why) {
+        arriving.remove(name);
         owner.execute(() -> {
             Runtime runtime = runtimes.get(name);
             if (runtime == null) {
@@ -639,6 +646,22 @@ public final class VmSupervisor implements VmManager, AutoCloseable {
             }
             refreshViews();
         });
+    }
+
+    /**
+     * Tells whether a VM arriving here by live migration uses a volume (any thread): its disks are
+     * opened before this node becomes primary.
+     *
+     * @param volume the volume's name
+     * @return true while such a migration is under way
+     */
+    public boolean arrivingWith(String volume) {
+        for (Set<String> volumes : arriving.values()) {
+            if (volumes.contains(volume)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     // ------------------------------------------------------------------------------------------

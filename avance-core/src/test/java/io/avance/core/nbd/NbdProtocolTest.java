@@ -72,6 +72,11 @@ class NbdProtocolTest {
             }
 
             @Override
+            public boolean mayReadCopy(String name) {
+                return false;
+            }
+
+            @Override
             public String notServingReason() {
                 return "node test is the backup; connect to the primary, node other";
             }

@@ -1,6 +1,7 @@
 package io.avance.testkit.hypervisor;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.avance.api.PairRole;
 import io.avance.api.event.MigrationEnded;
@@ -10,6 +11,7 @@ import io.avance.api.hypervisor.VmState;
 import io.avance.api.migration.MigrationPhase;
 import io.avance.api.migration.MigrationReport;
 import io.avance.core.node.AvanceNode;
+import io.avance.testkit.tools.ExternalTool;
 import io.avance.testkit.tools.InProcessPair;
 import io.avance.testkit.tools.LoopbackAddresses;
 import java.net.InetSocketAddress;
@@ -36,9 +38,24 @@ class NativeStreamPairTest {
     @Test
     void aSwitchoverCarriesTheHypervisorsOwnStreamAndKeepsTheGuestsState() throws Exception {
         List<MigrationReport> migrations = new CopyOnWriteArrayList<>();
-        try (InProcessPair pair = InProcessPair.in(directory).start(config -> AvanceNode.builder(config)
+        // As Xen's toolstack does, the target opens the arriving VM's disks through the node's NBD
+        // export before the node is primary: reads of its up-to-date copy work, writes do not.
+        List<String> opened = new CopyOnWriteArrayList<>();
+        InProcessPair nodes = InProcessPair.in(directory);
+        nodes.configure((id, config) -> config.nbdListen(new InetSocketAddress(nodes.host(id),
+                LoopbackAddresses.NBD_PORT)));
+        try (InProcessPair pair = nodes.start(config -> AvanceNode.builder(config)
                 .hypervisor(new StreamingSimulatedHypervisor(new SimulatedHypervisor(new HostResources(4, 2L << 30)),
-                        true))
+                        true).openingDisksOnReceive((vm, uri) -> {
+                            ExternalTool.Result read = ExternalTool.run(60, "qemu-io", "-f", "raw", "-r", "-c",
+                                    "read -v 0 512", uri.toString());
+                            ExternalTool.Result write = ExternalTool.run(60, "qemu-io", "-f", "raw", "-c",
+                                    "write 0 512", uri.toString());
+                            opened.add(vm + " " + uri + " read=" + read.exit() + " write=" + write.exit()
+                                    + (write.output().contains("Input/output error")
+                                    || write.output().contains("shut") ? " write-refused" : "")
+                                    + "\n" + read.output() + write.output());
+                        }))
                 .listener(event -> {
                     if (event instanceof MigrationEnded ended) {
                         migrations.add(ended.report());
@@ -61,6 +78,10 @@ class NativeStreamPairTest {
                 assertEquals(Map.of(), client.verifyAll(), "the guest kept every acknowledged key");
                 client.put("after", "the-move");
                 assertEquals(backup.id().value(), client.stats().node());
+                assertEquals(1, opened.size(), opened.toString());
+                assertTrue(opened.get(0).startsWith("vm1 nbd://" + LoopbackAddresses.text(
+                        new InetSocketAddress(pair.host(backup.id().value()), LoopbackAddresses.NBD_PORT))
+                        + "/vm1-disk read=0 write=1 write-refused"), opened.get(0));
             }
         }
     }

@@ -48,9 +48,24 @@ final class StreamingSimulatedHypervisor implements HypervisorAdapter {
     }
 
     private final boolean nativeOnly;
+    private volatile HypervisorContext context;
+    private volatile java.util.function.BiConsumer<String, java.net.URI> diskOpener = (vm, uri) -> { };
 
     StreamingSimulatedHypervisor(SimulatedHypervisor delegate) {
         this(delegate, false);
+    }
+
+    /**
+     * Opens each disk of a received VM through its attachment before {@code receive} returns, as
+     * Xen's toolstack does (libxl attaches the disks after the stream, while the target node is
+     * still the backup, and the host reads them as the devices open).
+     *
+     * @param opener called with the VM's name and each disk's NBD address
+     * @return this
+     */
+    StreamingSimulatedHypervisor openingDisksOnReceive(java.util.function.BiConsumer<String, java.net.URI> opener) {
+        this.diskOpener = opener;
+        return this;
     }
 
     /**
@@ -79,6 +94,7 @@ final class StreamingSimulatedHypervisor implements HypervisorAdapter {
 
     @Override
     public void open(HypervisorContext context) {
+        this.context = context;
         delegate.open(context);
     }
 
@@ -297,6 +313,9 @@ final class StreamingSimulatedHypervisor implements HypervisorAdapter {
                             ByteBuffer state = ByteBuffer.allocate(size);
                             readFully(in, state);
                             received.put(spec.name(), new Received(incoming, state.array()));
+                            for (VmSpec.Disk disk : spec.disks()) {
+                                diskOpener.accept(spec.name(), context.attach(disk).nbdUri());
+                            }
                             return delegate.info(spec.name()).orElseThrow();
                         default:
                             throw new IOException("unknown frame kind " + kind.get(0));

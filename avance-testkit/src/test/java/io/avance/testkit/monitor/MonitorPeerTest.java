@@ -138,6 +138,10 @@ class MonitorPeerTest {
             assertEquals(200, created.statusCode(), created.body());
             assertTrue(created.body().contains("on node " + primary.id() + ": done"), created.body());
             assertEquals(io.avance.api.hypervisor.VmState.RUNNING, primary.vms().get("web").orElseThrow().state());
+            // The new disk syncs to the backup first; until then every creation is refused for that.
+            pair.events().await(() -> primary.volumeManager().volume("web-disk").map(v -> v.state()
+                    == io.avance.api.replication.ReplicationState.SYNCED).orElse(false), LIMIT,
+                    () -> "web-disk never synced to the backup");
             HttpResponse<String> tooBig = post(http, base, "/api/vm/create", ada, token,
                     "name=huge&memory=4GiB&disk=4MiB");
             assertTrue(tooBig.body().contains("refused") && tooBig.body().contains("MiB"), tooBig.body());

@@ -176,7 +176,7 @@ cp "$pr/usr/lib/grub-xen/grub-i386-xen_pvh.bin" "$root/usr/lib/grub-xen/"
 # The node's JRE: what the node and its libraries use (the monitor's TLS, JNA, Netty).
 jlink --add-modules java.base,java.logging,java.xml,java.management,java.naming,java.net.http,jdk.unsupported,jdk.crypto.ec,java.security.jgss,jdk.crypto.cryptoki \
       --strip-debug --no-header-files --no-man-pages --compress=2 --output "$root/opt/avance-jre"
-for lib in $(find "$root/opt/avance-jre" -name '*.so' -exec ldd {} \; | awk '/=> \//{print $3}' | sort -u); do
+for lib in $(find "$root/opt/avance-jre" -name '*.so' -exec ldd {} \; | awk '/=> \//{print $3}' | grep -v "^$root/" | sort -u); do
   [ -e "$root$lib" ] || { mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"; }
 done
 # The pairing secret both hosts share (this stage's only: made for it, used nowhere else).

@@ -12,7 +12,14 @@
 # Commands, one line each from the stage:  CMD ID shell-command...
 # answered with "CMD-BEGIN ID", the command's output, and "CMD-END ID STATUS". The node's events
 # (avance-event ...) come on the console too, as they happen.
-cp -a /avance/root/. /
+# Adds the payload's programs and libraries; never replaces a file that is there: the Xen daemons
+# run already, and rewriting a library they have mapped (libc) crashes them.
+# (busybox's cp -n skips a directory that exists, with all it holds: hence file by file.)
+( cd /avance/root
+  find . -type d | while IFS= read -r d; do mkdir -p "/$d"; done
+  find . ! -type d | while IFS= read -r f; do
+    [ -e "/$f" ] || [ -L "/$f" ] || cp -a "$f" "/$f"
+  done )
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/lib/xen-4.17/bin
 export JAVA_HOME=/opt/avance-jre
 export AVANCE_JAVA_OPTS="-Xmx384m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.io.tmpdir=/tmp -Djna.tmpdir=/tmp"
@@ -41,8 +48,9 @@ public=$(nic 52:54:00:00:0$n:02)
 ip link set "$private" up
 ip addr add "10.9.0.$n/24" dev "$private"
 brctl addbr lan
-brctl stp lan off
-brctl setfd lan 0
+# No spanning tree on a bridge with one uplink, and no forwarding delay (busybox's brctl lacks both).
+echo 0 > /sys/class/net/lan/bridge/stp_state
+echo 0 > /sys/class/net/lan/bridge/forward_delay
 brctl addif lan "$public"
 ip link set "$public" up
 ip link set lan up
@@ -59,7 +67,7 @@ mount -t ext4 /dev/vda /var/lib/avance || say "cannot mount the data disk /dev/v
 mkdir -p /var/lib/dpkg/info /var/lib/dpkg/updates
 [ -f /var/lib/dpkg/status ] || : > /var/lib/dpkg/status
 if dpkg -i --force-depends /avance/avance.deb > /tmp/dpkg.log 2>&1; then
-  say "package installed: $(dpkg -s avance 2>/dev/null | sed -n 's/^Version: //p')"
+  say "package installed: $(dpkg -l avance 2>/dev/null | awk '$2 == "avance" {print $3}')"
 else
   say "dpkg -i failed:"; cat /tmp/dpkg.log
 fi
@@ -69,6 +77,17 @@ avance init --dir /etc/avance --force --id "$host" --peer-id "$peer" \
     --private-address "10.9.0.$n" --peer-private-address "10.9.0.$m" --public "lan=10.7.0.$n,10.7.0.$m" \
     --hypervisor xen --data-dir /var/lib/avance/node --secret /avance/pairing.secret > /tmp/init.log 2>&1 \
   || { say "avance init failed:"; cat /tmp/init.log; }
+# These hosts are QEMU machines under software emulation, nested under Xen: a duty cycle can be
+# late by a second. The pair's timings are scaled for that (ten times the defaults, which suit
+# real hardware); see docs/xen-pair.md.
+cat >> /etc/avance/avance.properties <<'TIMINGS'
+# Software emulation: ten times the default timings.
+timing.heartbeat-interval = 1s
+timing.detection-minimum = 5s
+timing.detection-maximum = 10s
+timing.safety-margin = 1s
+engine.tick-interval = 200ms
+TIMINGS
 say "configuration written by avance init in $(awk -v a="$started" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN{printf "%.1f", b-a}') s"
 
 # As avance-node.service runs it; its events on the console, its log in the data disk.

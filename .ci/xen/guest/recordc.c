@@ -13,6 +13,9 @@
  *   VERIFY n ok    after 'verify': every record 1..n read back as written
  *   VERIFY n bad m record m (of 1..n) is missing or wrong
  *   CRASHED t      after 'crash': the guest was asked to crash its kernel
+ *   PROBE t        while a request has waited over a second, a fresh connection got an answer at t:
+ *                  the service is up again (after a power cut or a crash) even if this
+ *                  connection still waits out TCP's retransmission backoff; once per outage
  * Commands on standard input: 'verify' (stop writing, read every acknowledged record back, then
  * go on writing), 'crash' (ask the guest to crash its kernel, then go on), 'quit'.
  */
@@ -29,6 +32,11 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+/* How long a request may wait for its answer before the client gives the connection up: as long
+   as a database driver would, and longer than TCP's retransmission backoff after a migration's
+   pause of several seconds under software emulation. */
+#define ANSWER_MS 60000
 
 static const char *host;
 static int port;
@@ -73,6 +81,29 @@ static int connect_once(void) {
     return 0;
 }
 
+static int probe_reported;
+
+/* Asks the service for LAST on a connection of its own; 0 if it answered within a second. The
+   service takes one client at a time, so while this client's connection lives the probe is not
+   answered: it tells when a new instance of the service is up. */
+static int probe(void) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t) port)};
+    inet_pton(AF_INET, host, &address.sin_addr);
+    struct timeval timeout = {.tv_usec = 500000};
+    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+    int answered = -1;
+    if (connect(s, (struct sockaddr *) &address, sizeof address) == 0 && write(s, "LAST\n", 5) == 5) {
+        struct pollfd p = {.fd = s, .events = POLLIN};
+        char reply[64];
+        if (poll(&p, 1, 1000) > 0 && read(s, reply, sizeof reply) > 0 && strncmp(reply, "LAST ", 5) == 0) {
+            answered = 0;
+        }
+    }
+    close(s);
+    return answered;
+}
+
 /* Sends a request and waits up to timeout_ms for one answer line; -1 on a lost connection. */
 static int call(const char *request, char *answer, size_t size, int timeout_ms) {
     if (fd < 0 && connect_once() != 0) {
@@ -82,10 +113,13 @@ static int call(const char *request, char *answer, size_t size, int timeout_ms) 
         drop("write failed");
         return -1;
     }
-    long long deadline = now_ms() + timeout_ms;
+    long long sent = now_ms();
+    long long deadline = sent + timeout_ms;
+    long long next_probe = sent + 1000;
     while (1) {
         char *newline = memchr(inbuf, '\n', inlen);
         if (newline != NULL) {
+            probe_reported = 0;
             size_t line = (size_t) (newline - inbuf);
             size_t copy = line < size - 1 ? line : size - 1;
             memcpy(answer, inbuf, copy);
@@ -99,8 +133,16 @@ static int call(const char *request, char *answer, size_t size, int timeout_ms) 
             drop("no answer in time");
             return -1;
         }
+        if (!probe_reported && now_ms() >= next_probe) {
+            if (probe() == 0) {
+                printf("PROBE %lld\n", now_ms());
+                probe_reported = 1;
+            }
+            next_probe = now_ms() + 500;
+            continue;
+        }
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, (int) left) <= 0) {
+        if (poll(&p, 1, (int) (left < 500 ? left : 500)) <= 0) {
             continue;
         }
         ssize_t got = read(fd, inbuf + inlen, sizeof inbuf - inlen);
@@ -117,7 +159,7 @@ static void verify(unsigned long long acked) {
     unsigned long long bad = 0;
     for (unsigned long long n = 1; n <= acked; n++) {
         snprintf(request, sizeof request, "GET %llu\n", n);
-        while (call(request, answer, sizeof answer, 10000) != 0) {
+        while (call(request, answer, sizeof answer, ANSWER_MS) != 0) {
             usleep(200000);
         }
         payload(n, expected, sizeof expected);
@@ -170,7 +212,7 @@ int main(int argc, char **argv) {
         }
         payload(next, value, sizeof value);
         snprintf(request, sizeof request, "PUT %llu %s\n", next, value);
-        if (call(request, answer, sizeof answer, 10000) != 0) {
+        if (call(request, answer, sizeof answer, ANSWER_MS) != 0) {
             continue;
         }
         unsigned long long n;
@@ -181,7 +223,7 @@ int main(int argc, char **argv) {
         } else if (strncmp(answer, "ERR", 3) == 0) {
             /* The service restarted with fewer records than were sent (the unacknowledged ones
                were lost, as they may be): go back to one after the last it holds. */
-            if (call("LAST\n", answer, sizeof answer, 10000) == 0 && sscanf(answer, "LAST %llu", &n) == 1) {
+            if (call("LAST\n", answer, sizeof answer, ANSWER_MS) == 0 && sscanf(answer, "LAST %llu", &n) == 1) {
                 if (n < acked) {
                     printf("LOST acknowledged records: the service holds %llu, %llu were acknowledged\n", n, acked);
                 }

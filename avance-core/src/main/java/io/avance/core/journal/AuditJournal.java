@@ -30,7 +30,7 @@ import java.util.concurrent.TimeUnit;
  * </pre>
  *
  * <p>{@link #record} never blocks on the disk: entries are queued and a writer thread appends and
- * fsyncs them in batches. {@link #flush()} waits until everything recorded so far is durable.
+ * fsyncs them in batches. {@link #flush(long)} waits until everything recorded so far is durable.
  * When the file passes its size limit it is renamed with the time of rotation and a new one is
  * started; old files are kept, never truncated. Thread-safe.
  */

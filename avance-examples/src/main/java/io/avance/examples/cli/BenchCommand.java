@@ -17,10 +17,10 @@ import picocli.CommandLine.Parameters;
  * {@code avance bench takeover|idle}: the measurements the README reports.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Measure takeover after SIGKILL (takeover), an idle pair's CPU and stability (idle),",
-                "fio through NBD against a replicated pair, a standalone node and qemu-nbd (nbd),",
-                "the bytes and time of a resync after the backup was away (resync),",
-                "or live migration of a busy guest at several dirty rates (migration)."})
+        description = "Measure takeover after SIGKILL (takeover), an idle pair's CPU and stability (idle), fio "
+                + "through NBD against a replicated pair, a standalone node and qemu-nbd (nbd), the bytes and"
+                + " time of a resync after the backup was away (resync), or live migration of a busy guest at"
+                + " several dirty rates (migration).")
 final class BenchCommand implements Callable<Integer> {
 
     @Parameters(index = "0", description = "takeover, idle, nbd, resync or migration")

@@ -25,8 +25,9 @@ import picocli.CommandLine.Option;
  * write the client saw acknowledged was lost.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Run a pair on loopback with a VM and a client writing to it: live migration, SIGKILL of",
-                "the primary, takeover, resync; prints a timeline and checks that no acknowledged write was lost."})
+        description = "Run a pair on loopback with a VM and a client writing to it: live migration, SIGKILL of "
+                + "the primary, takeover, resync; prints a timeline and checks that no acknowledged write was"
+                + " lost.")
 final class DemoCommand implements Callable<Integer> {
 
     private static final Duration STEP = Duration.ofSeconds(30);

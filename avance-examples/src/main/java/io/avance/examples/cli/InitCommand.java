@@ -46,8 +46,9 @@ import picocli.CommandLine.Option;
  * network.
  */
 @Command(name = "init", mixinStandardHelpOptions = true,
-        description = {"Write a node's configuration (avance.properties) and a new pairing secret. Asks for this",
-                "node's address on the private link and on each public network, and the peer's, unless given."})
+        description = "Write a node's configuration (avance.properties) and a new pairing secret. Asks for this "
+                + "node's address on the private link and on each public network, and the peer's, unless "
+                + "given.")
 final class InitCommand implements Callable<Integer> {
 
     static final int PRIVATE_PORT = 7400;

@@ -85,8 +85,8 @@ abstract class NodeRequest implements Callable<Integer> {
 
     /** {@code avance migrate}. */
     @Command(name = "migrate", mixinStandardHelpOptions = true,
-            description = {"Live-migrate the VMs to the peer (they move with the primary role: this is a",
-                    "switchover that waits for the migrations and reports rounds, bytes and pause)."})
+            description = "Live-migrate the VMs to the peer (they move with the primary role: this is a switchover "
+                    + "that waits for the migrations and reports rounds, bytes and pause).")
     static final class Migrate extends NodeRequest {
         @Override
         String request() {
@@ -122,10 +122,10 @@ abstract class NodeRequest implements Callable<Integer> {
 
         /** {@code avance vm create NAME --memory SIZE --disk SIZE [--cores N] [--image FILE] ...}. */
         @Command(name = "create", mixinStandardHelpOptions = true,
-                description = {"Define a VM with a replicated disk (the volume NAME-disk), write an image into the",
-                        "disk through the node's NBD export (any format qemu-img reads), and start it.",
-                        "Checked first, with nothing changed on refusal: the name, the image and its size, the",
-                        "backup being up to date, and whether the smaller node could host the VM."})
+                description = "Define a VM with a replicated disk (the volume NAME-disk), write an image into the disk "
+                        + "through the node's NBD export (any format qemu-img reads), and start it. Checked first, "
+                        + "with nothing changed on refusal: the name, the image and its size, the backup being up to "
+                        + "date, and whether the smaller node could host the VM.")
         static final class Create extends NodeRequest {
             @Parameters(index = "0", description = "the VM's name")
             private String name;

@@ -17,10 +17,9 @@ import picocli.CommandLine.Option;
  * replay of one seed.
  */
 @Command(name = "sim", mixinStandardHelpOptions = true,
-        description = {"Check the pair's properties in seeded simulations: a campaign over fresh seeds,",
-                "or (with --seed) the replay of one seed with its whole trace.",
-                "Properties: node-faults, witness, takeover-bound, isolated-primary-stops, no-false-takeover,",
-                "no-ping-pong (default: all)."})
+        description = "Check the pair's properties in seeded simulations: a campaign over fresh seeds, or (with "
+                + "--seed) the replay of one seed with its whole trace. Properties: node-faults, witness, "
+                + "takeover-bound, isolated-primary-stops, no-false-takeover, no-ping-pong (default: all).")
 final class SimCommand implements Callable<Integer> {
 
     @Option(names = "--property", split = ",", description = "the properties to check (default: all)")

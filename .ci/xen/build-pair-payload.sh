@@ -57,10 +57,12 @@ modules_for() {
   done
 }
 copy_modules() {  # DESTINATION_DIR MODULE...
-  local destination=$1; shift
+  local destination=$1 files; shift
   mkdir -p "$destination"
   : > "$destination/order"
-  for file in $(modules_for "$@" | awk '!seen[$0]++'); do
+  # In a variable first: a failure inside $(...) of a for list would go unnoticed.
+  files=$(modules_for "$@") || exit 2
+  for file in $(echo "$files" | awk '!seen[$0]++'); do
     cp "$file" "$destination/"
     basename "$file" >> "$destination/order"
   done

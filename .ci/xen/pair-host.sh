@@ -60,7 +60,7 @@ say "networks: private $private 10.9.0.$n, public lan over $public 10.7.0.$n"
 mkdir -p /var/lib/avance /var/log/xen /var/run/xen
 i=0
 while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-mount -t ext4 /dev/vda /var/lib/avance || say "cannot mount the data disk /dev/vda"
+mount -t ext4 /dev/vda /var/lib/avance || { say "cannot mount the data disk /dev/vda: stopping"; exit 1; }
 
 # The package, installed as on any dom0 (busybox's dpkg: the JRE comes from this image, not
 # from Debian's openjdk package, hence --force-depends).
@@ -69,14 +69,14 @@ mkdir -p /var/lib/dpkg/info /var/lib/dpkg/updates
 if dpkg -i --force-depends /avance/avance.deb > /tmp/dpkg.log 2>&1; then
   say "package installed: $(dpkg -l avance 2>/dev/null | awk '$2 == "avance" {print $3}')"
 else
-  say "dpkg -i failed:"; cat /tmp/dpkg.log
+  say "dpkg -i failed: stopping"; cat /tmp/dpkg.log; exit 1
 fi
 
 started=$(cut -d' ' -f1 /proc/uptime)
 avance init --dir /etc/avance --force --id "$host" --peer-id "$peer" \
     --private-address "10.9.0.$n" --peer-private-address "10.9.0.$m" --public "lan=10.7.0.$n,10.7.0.$m" \
     --hypervisor xen --data-dir /var/lib/avance/node --secret /avance/pairing.secret > /tmp/init.log 2>&1 \
-  || { say "avance init failed:"; cat /tmp/init.log; }
+  || { say "avance init failed: stopping"; cat /tmp/init.log; exit 1; }
 # These hosts are QEMU machines under software emulation, nested under Xen: a duty cycle can be
 # late by a second. The pair's timings are scaled for that (ten times the defaults, which suit
 # real hardware); see docs/xen-pair.md.

@@ -218,7 +218,10 @@ int main(int argc, char **argv) {
         unsigned long long n;
         if (sscanf(answer, "OK %llu", &n) == 1 && n == next) {
             printf("ACK %llu %lld\n", n, now_ms());
-            acked = n;
+            /* Never lower: records rewritten after a loss must not hide it from 'verify'. */
+            if (n > acked) {
+                acked = n;
+            }
             next++;
         } else if (strncmp(answer, "ERR", 3) == 0) {
             /* The service restarted with fewer records than were sent (the unacknowledged ones

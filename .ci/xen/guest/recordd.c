@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +138,8 @@ int main(int argc, char **argv) {
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
+    /* A client that went away mid-answer is that client's problem, not the service's end. */
+    signal(SIGPIPE, SIG_IGN);
     area = (off_t) strtoll(argv[2], NULL, 10);
     disk = open(argv[1], O_RDWR | O_DIRECT | O_DSYNC);
     if (disk < 0 || posix_memalign((void **) &block, BLOCK, BLOCK) != 0) {

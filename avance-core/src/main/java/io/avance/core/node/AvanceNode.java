@@ -485,8 +485,19 @@ public final class AvanceNode implements AutoCloseable {
                     return Optional.of("the peer is not heard on any path");
                 }
                 io.avance.api.failover.NodeView peer = status.get().peer().get();
-                if (peer.role() != PairRole.BACKUP || peer.data() != io.avance.api.replication.DataState.UP_TO_DATE) {
-                    return Optional.of("the peer is " + peer.role() + " with " + peer.data() + " data");
+                if (peer.role() != PairRole.BACKUP) {
+                    return Optional.of("the peer is " + peer.role());
+                }
+                // The volumes know first: a volume in sync has a current copy on the backup (the
+                // peer's own report of its data follows a heartbeat later).
+                List<ReplicatedVolume> all = volumes.all();
+                for (ReplicatedVolume volume : all) {
+                    if (volume.state() != io.avance.api.replication.ReplicationState.SYNCED) {
+                        return Optional.of("volume " + volume.name() + " is " + volume.state());
+                    }
+                }
+                if (all.isEmpty() && peer.data() != io.avance.api.replication.DataState.UP_TO_DATE) {
+                    return Optional.of("the peer is BACKUP with " + peer.data() + " data");
                 }
                 return Optional.empty();
             }

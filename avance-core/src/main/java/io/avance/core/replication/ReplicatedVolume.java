@@ -529,9 +529,8 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
                     + "+" + length + " is outside volume " + spec.name() + " of " + spec.sizeBytes() + " bytes"));
             return result;
         }
-        if (state != ReplicationState.SYNCED || dataState() != DataState.UP_TO_DATE || localFailed) {
-            result.completeExceptionally(new VolumeException(VolumeException.Reason.NOT_SERVING, "this node's copy of "
-                    + spec.name() + " is not up to date (" + state + ", " + dataState() + "): it cannot be read here"));
+        if (!copyReadable()) {
+            result.completeExceptionally(copyNotReadable());
             return result;
         }
         reads.execute(() -> {
@@ -539,6 +538,13 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
             try {
                 store.read(offset, data.nioBuffer(0, length));
                 data.writerIndex(length);
+                // Checked again after the read, as read() checks the role: a copy that fell behind
+                // meanwhile (a resync, an outdated mark) must not answer.
+                if (!copyReadable()) {
+                    data.release();
+                    result.completeExceptionally(copyNotReadable());
+                    return;
+                }
                 result.complete(data);
             } catch (IOException | RuntimeException e) {
                 data.release();
@@ -547,6 +553,15 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
             }
         });
         return result;
+    }
+
+    private boolean copyReadable() {
+        return state == ReplicationState.SYNCED && dataState() == DataState.UP_TO_DATE && !localFailed;
+    }
+
+    private VolumeException copyNotReadable() {
+        return new VolumeException(VolumeException.Reason.NOT_SERVING, "this node's copy of " + spec.name()
+                + " is not up to date (" + state + ", " + dataState() + "): it cannot be read here");
     }
 
     /**

@@ -48,6 +48,8 @@ class NbdProtocolTest {
     private VolumeManager volumes;
     private NbdServer server;
     private volatile boolean serving = true;
+    /** The exports a VM arriving by migration would open here while this node does not serve. */
+    private volatile Set<String> readCopy = Set.of();
 
     @BeforeEach
     void start() throws IOException {
@@ -73,7 +75,7 @@ class NbdProtocolTest {
 
             @Override
             public boolean mayReadCopy(String name) {
-                return false;
+                return readCopy.contains(name);
             }
 
             @Override
@@ -199,6 +201,20 @@ class NbdProtocolTest {
             Client.OptionReply policy = client.optionReply(NbdProtocol.OPT_GO);
             assertEquals(NbdProtocol.REP_ERR_POLICY, policy.type);
             assertTrue(policy.text().contains("connect to the primary"), policy.text());
+            // Not serving, but a VM arriving by migration uses the export: the handshake succeeds,
+            // and a write is still refused (ESHUTDOWN); a read is answered only from an up-to-date
+            // copy, which this standalone volume is not.
+            readCopy = Set.of("disk");
+            try (Client arriving = Client.connect(server, "disk", false)) {
+                arriving.write(7, 0, 0, new byte[512]);
+                assertEquals(NbdProtocol.ESHUTDOWN, arriving.simpleReply(7, 0));
+                arriving.request(8, NbdProtocol.CMD_READ, 0, 0, 512);
+                assertEquals(NbdProtocol.ESHUTDOWN, arriving.simpleReply(8, 0));
+            }
+            client.option(NbdProtocol.OPT_GO, Client.goData("other"));
+            assertEquals(NbdProtocol.REP_ERR_POLICY, client.optionReply(NbdProtocol.OPT_GO).type,
+                    "another export stays refused");
+            readCopy = Set.of();
             serving = true;
             client.option(NbdProtocol.OPT_LIST, new byte[0]);
             Set<String> listed = new HashSet<>();

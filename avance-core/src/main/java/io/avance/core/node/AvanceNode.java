@@ -51,6 +51,7 @@ import io.avance.core.link.PairingKey;
 import io.avance.core.link.PrivateLink;
 import io.avance.core.link.PublicNetworkChannel;
 import io.avance.core.pair.ControllerSettings;
+import io.avance.core.pair.Incarnations;
 import io.avance.core.pair.PairAgent;
 import io.avance.core.pair.PairController;
 import io.avance.core.pair.PairEnvironment;
@@ -121,6 +122,8 @@ public final class AvanceNode implements AutoCloseable {
     private final MeterRegistry meters;
     private final NanoClock clock;
     private final Clock wallClock;
+    /** The last incarnation this node ran (0 before the first). */
+    private long lastIncarnation;
     private final Optional<QuorumWitness> witness;
     private final RebootHandler rebootHandler;
     private final FaultRegistry faults;
@@ -573,7 +576,8 @@ public final class AvanceNode implements AutoCloseable {
     // ------------------------------------------------------------------------------------------
 
     private Incarnation startIncarnation() {
-        long incarnationId = RANDOM.nextLong() & Long.MAX_VALUE | 1L;
+        long incarnationId = Incarnations.next(lastIncarnation, wallClock.millis(), RANDOM.nextInt());
+        lastIncarnation = incarnationId;
         PersistedPairState state = PersistedPairState.load(config.dataDirectory(), config.nodeId());
         Incarnation incarnation = new Incarnation(incarnationId);
         NodeEnvironment environment = new NodeEnvironment(incarnation);

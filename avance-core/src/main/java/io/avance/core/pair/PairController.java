@@ -131,7 +131,14 @@ public final class PairController {
     private long peerEchoedSeq;
 
     private volatile Message.Heartbeat peerHeartbeat;
+    /**
+     * The peer's current incarnation. Incarnations grow with every start of a node (they begin
+     * with the start's wall-clock time), so a datagram of an earlier one (a replay, or one delayed
+     * past the peer's restart) is recognised and dropped.
+     */
     private long peerIncarnation;
+    /** When the current incarnation was last heard on any path. */
+    private long heardCurrentIncarnationNanos = NEVER;
     /** The peer's earlier incarnations: a datagram delayed past its restart must not revive one. */
     private final Deque<Long> retiredPeerIncarnations = new ArrayDeque<>();
     private long highestSeqFromPeer;
@@ -519,6 +526,11 @@ public final class PairController {
         PathTracker path = paths[0];
         path.connected = true;
         path.detector.restart();
+        // The session's handshake is fresh (challenge and response), so its incarnation is the
+        // peer's current one, whatever datagrams said (also if lower: a clock set back).
+        if (peerIncarnationFromHello != 0 && peerIncarnationFromHello != peerIncarnation) {
+            adoptPeerIncarnation(peerIncarnationFromHello, true, "the private link's handshake");
+        }
         LOG.log(Level.INFO, "{0}: private link to {1} established", self, peerId.map(NodeId::value).orElse("?"));
         // Tell the peer at once who we are, rather than waiting for the next heartbeat slot.
         sendHeartbeat(path, now);
@@ -715,31 +727,21 @@ public final class PairController {
                     heartbeat.sender(), path.name);
             return;
         }
-        if (heartbeat.incarnation() != peerIncarnation) {
-            if (retiredPeerIncarnations.contains(heartbeat.incarnation())) {
+        long claimed = heartbeat.incarnation();
+        if (claimed != peerIncarnation) {
+            if (retiredPeerIncarnations.contains(claimed) || (peerIncarnation != 0 && claimed < peerIncarnation)) {
+                // An earlier run of the peer: a replayed datagram, or one delayed past a restart.
                 return;
             }
-            boolean restarted = peerIncarnation != 0;
-            if (restarted) {
-                retiredPeerIncarnations.addFirst(peerIncarnation);
-                while (retiredPeerIncarnations.size() > 8) {
-                    retiredPeerIncarnations.removeLast();
-                }
+            if (peerIncarnation != 0 && heardCurrentIncarnationNanos != NEVER
+                    && now - heardCurrentIncarnationNanos < timings.detectionMinimumNanos()) {
+                // A later run while the current one still speaks: a restart is proven only by the
+                // current run's silence (or by the private link's handshake), so a datagram cannot
+                // retire a live peer. Meanwhile it shows the path works, and nothing more.
+                path.heard(now);
+                return;
             }
-            peerIncarnation = heartbeat.incarnation();
-            highestSeqFromPeer = 0;
-            for (PathTracker each : paths) {
-                each.highestSeq = 0;
-            }
-            if (restarted) {
-                LOG.log(Level.INFO, "{0}: peer {1} restarted (new incarnation)", self, heartbeat.sender());
-                incidentOpen = false;
-                if (peerDeclaredDown && path.kind == PathStatus.Kind.PRIVATE) {
-                    peerDeclaredDown = false;
-                    environment.audit("declare-backup-down", "cleared: the peer restarted and the private link works",
-                            "done");
-                }
-            }
+            adoptPeerIncarnation(claimed, path.kind == PathStatus.Kind.PRIVATE, "a heartbeat on " + path.name);
         }
         // Sequence numbers are shared by all paths, and paths overtake one another: a heartbeat
         // is a duplicate only if its own path has seen a later one. It counts as liveness on
@@ -749,6 +751,7 @@ public final class PairController {
         }
         path.highestSeq = heartbeat.seq();
         path.heard(now);
+        heardCurrentIncarnationNanos = now;
         path.peerLocalUp = heartbeat.publicNetworksUp();
         peerSilenceReported = false;
         if (heartbeat.echoIncarnation() == incarnation && heartbeat.echoSeq() > 0) {
@@ -1153,7 +1156,7 @@ public final class PairController {
                 peerIncidents.removeLast();
             }
         }
-        Message.RebootRequest request = new Message.RebootRequest(epoch, ++rebootRequestIds, reason);
+        Message.RebootRequest request = new Message.RebootRequest(epoch, ++rebootRequestIds, peerIncarnation, reason);
         List<String> sentOn = new ArrayList<>();
         for (PathTracker path : paths) {
             boolean sent = path.kind == PathStatus.Kind.PRIVATE ? environment.sendPrivate(request)
@@ -1174,11 +1177,45 @@ public final class PairController {
         return outcome;
     }
 
+    /**
+     * The peer runs a new incarnation: its earlier one is retired (its datagrams are dropped from
+     * now on) and the sequence numbers start again.
+     */
+    private void adoptPeerIncarnation(long adopted, boolean privatePath, String how) {
+        boolean restarted = peerIncarnation != 0;
+        if (restarted) {
+            retiredPeerIncarnations.addFirst(peerIncarnation);
+            while (retiredPeerIncarnations.size() > 8) {
+                retiredPeerIncarnations.removeLast();
+            }
+        }
+        retiredPeerIncarnations.remove(adopted);
+        peerIncarnation = adopted;
+        heardCurrentIncarnationNanos = NEVER;
+        highestSeqFromPeer = 0;
+        for (PathTracker each : paths) {
+            each.highestSeq = 0;
+        }
+        if (restarted) {
+            LOG.log(Level.INFO, "{0}: peer {1} restarted (new incarnation, from {2})", self,
+                    peerId.map(NodeId::value).orElse("?"), how);
+            incidentOpen = false;
+            if (peerDeclaredDown && privatePath) {
+                peerDeclaredDown = false;
+                environment.audit("declare-backup-down", "cleared: the peer restarted and the private link works",
+                        "done");
+            }
+        }
+    }
+
     private void onRebootRequest(Message.RebootRequest request) {
         boolean fromMyPrimary = epochPrimary.equals(peerId) && request.epoch() == epoch;
-        if (role != PairRole.BACKUP || !fromMyPrimary) {
-            LOG.log(Level.INFO, "{0}: reboot request {1} ignored (role {2}, epoch {3}, request epoch {4})", self,
-                    request.requestId(), role, epoch, request.epoch());
+        if (role != PairRole.BACKUP || !fromMyPrimary || request.target() != incarnation) {
+            // A request for an earlier run of this node (a replay, or one delayed past its reboot)
+            // is not for this one.
+            LOG.log(Level.INFO, "{0}: reboot request {1} ignored (role {2}, epoch {3}, request epoch {4}, {5})", self,
+                    request.requestId(), role, epoch, request.epoch(), request.target() == incarnation
+                            ? "for this run" : "for another run of this node");
             return;
         }
         if (request.requestId() == lastRebootHandled) {

@@ -269,9 +269,10 @@ public sealed interface Message {
      *
      * @param epoch     the epoch the primary serves in
      * @param requestId identifies the request in both nodes' journals
+     * @param target    the backup's incarnation to reboot: a replay reaching a later run is ignored
      * @param reason    why
      */
-    record RebootRequest(long epoch, long requestId, String reason) implements Message {
+    record RebootRequest(long epoch, long requestId, long target, String reason) implements Message {
         @Override
         public FrameType type() {
             return FrameType.REBOOT_REQUEST;

@@ -96,7 +96,7 @@ public final class Messages {
         } else if (message instanceof Message.Handover m) {
             w.u64(m.epoch()).str8(m.newPrimary().value()).u64(m.echoIncarnation()).u64(m.echoSeq());
         } else if (message instanceof Message.RebootRequest m) {
-            w.u64(m.epoch()).u64(m.requestId()).str16(m.reason(), 900);
+            w.u64(m.epoch()).u64(m.requestId()).u64(m.target()).str16(m.reason(), 900);
         } else if (message instanceof Message.WitnessClaim m) {
             w.u64(m.requestId()).str8(m.node().value()).u64(m.epoch()).u64(m.leaseNanos());
         } else if (message instanceof Message.WitnessVerdict m) {
@@ -147,7 +147,7 @@ public final class Messages {
             case HANDOVER -> new Message.Handover(epoch(r.u64("epoch"), type), nodeId(r.str8("newPrimary"), type),
                     r.u64("echoIncarnation"), r.u64("echoSeq"));
             case REBOOT_REQUEST -> new Message.RebootRequest(epoch(r.u64("epoch"), type), r.u64("requestId"),
-                    r.str16("reason", 900));
+                    r.u64("target"), r.str16("reason", 900));
             case WITNESS_CLAIM -> new Message.WitnessClaim(r.u64("requestId"), nodeId(r.str8("node"), type),
                     epoch(r.u64("epoch"), type), epoch(r.u64("leaseNanos"), type));
             case WITNESS_ANSWER -> {

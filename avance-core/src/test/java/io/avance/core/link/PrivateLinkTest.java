@@ -110,9 +110,9 @@ class PrivateLinkTest {
             alpha.start();
             assertEquals("up 22", alphaEvents.next());
             assertEquals("up 11", betaEvents.next());
-            assertTrue(alpha.send(new Message.RebootRequest(3, 1, "test")));
+            assertTrue(alpha.send(new Message.RebootRequest(3, 1, 77, "test")));
             Message received = betaEvents.messages.poll(10, TimeUnit.SECONDS);
-            assertEquals(new Message.RebootRequest(3, 1, "test"), received);
+            assertEquals(new Message.RebootRequest(3, 1, 77, "test"), received);
         }
     }
 

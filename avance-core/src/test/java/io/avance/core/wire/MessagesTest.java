@@ -49,7 +49,7 @@ class MessagesTest {
                 new Message.PromoteRequest(5, NodeId.of("b")),
                 new Message.PromoteReply(5, false, 6, "this node is primary of epoch 4"),
                 new Message.Handover(6, NodeId.of("b"), 77, 1234),
-                new Message.RebootRequest(6, 2, "the private link is down while the backup runs"));
+                new Message.RebootRequest(6, 2, 0x1234_5678_9abcL, "the private link is down while the backup runs"));
         for (Message message : messages) {
             assertEquals(message, roundTrip(message), message.type().name());
         }

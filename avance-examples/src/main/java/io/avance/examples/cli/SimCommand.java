@@ -6,6 +6,7 @@ import io.avance.testkit.sim.SimulationProperty;
 import io.avance.testkit.sim.SimulationResult;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -19,7 +20,8 @@ import picocli.CommandLine.Option;
 @Command(name = "sim", mixinStandardHelpOptions = true,
         description = "Check the pair's properties in seeded simulations: a campaign over fresh seeds, or (with "
                 + "--seed) the replay of one seed with its whole trace. Properties: node-faults, witness, "
-                + "takeover-bound, isolated-primary-stops, no-false-takeover, no-ping-pong (default: all).")
+                + "takeover-bound, isolated-primary-stops, no-false-takeover, replayed-datagrams, no-ping-pong (default: "
+                + "all).")
 final class SimCommand implements Callable<Integer> {
 
     @Option(names = "--property", split = ",", description = "the properties to check (default: all)")
@@ -46,8 +48,8 @@ final class SimCommand implements Callable<Integer> {
             for (String name : propertyNames) {
                 Optional<SimulationProperty> property = SimulationProperty.byCliName(name.trim());
                 if (property.isEmpty()) {
-                    System.err.println("avance sim: unknown property '" + name + "' (node-faults, witness,"
-                            + " takeover-bound, isolated-primary-stops, no-false-takeover, no-ping-pong)");
+                    System.err.println("avance sim: unknown property '" + name + "' (" + String.join(", ",
+                            Arrays.stream(SimulationProperty.values()).map(SimulationProperty::cliName).toList()) + ")");
                     return 2;
                 }
                 properties.add(property.get());

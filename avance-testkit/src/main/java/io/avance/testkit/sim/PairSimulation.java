@@ -17,6 +17,7 @@ import io.avance.api.replication.DataState;
 import io.avance.core.health.FaultRegistry;
 import io.avance.core.health.HealthConfig;
 import io.avance.core.pair.ControllerSettings;
+import io.avance.core.pair.Incarnations;
 import io.avance.core.pair.PairController;
 import io.avance.core.pair.PairEnvironment;
 import io.avance.core.pair.PersistedPairState;
@@ -101,6 +102,10 @@ public final class PairSimulation {
     private final int[] witnessDowns = new int[2];
     private final List<Double> losses = new ArrayList<>();
     private final List<Long> delays = new ArrayList<>();
+    private int replays;
+    /** Public datagrams as they went on the wire, for the REPLAY fault: the newest few thousand. */
+    private final java.util.ArrayDeque<Recorded> recorded = new java.util.ArrayDeque<>();
+    private int replaysDelivered;
     private boolean sessionUp;
     private long sessionGeneration;
     private final long[] lastPrivateDelivery = new long[2];
@@ -194,7 +199,7 @@ public final class PairSimulation {
         }
         serving.sort(java.util.Comparator.comparingLong(SimulationResult.Serving::fromNanos));
         return new SimulationResult(seed, faults, roleChanges, takeovers, unilateralTakeovers, handovers, reboots,
-                List.copyOf(takeoverDelays), List.copyOf(serving), List.copyOf(trace), end);
+                List.copyOf(takeoverDelays), List.copyOf(serving), List.copyOf(trace), end, replaysDelivered);
     }
 
     private void advanceTo(long time) {
@@ -303,6 +308,7 @@ public final class PairSimulation {
                 partitions++;
                 linkBroke();
             }
+            case REPLAY -> replays++;
         }
     }
 
@@ -336,6 +342,7 @@ public final class PairSimulation {
             }
             case WITNESS_DOWN -> witnessDowns[fault.node()]--;
             case PARTITION -> partitions--;
+            case REPLAY -> replays--;
         }
     }
 
@@ -449,19 +456,60 @@ public final class PairSimulation {
         return true;
     }
 
+    /** A public datagram seen on the wire: where it went and what it said. */
+    private record Recorded(int to, int network, Message message) {
+    }
+
     private boolean sendPublic(Node from, String network, Message message) {
         int index = networks.indexOf(network);
-        if (nicDown(from.index, index) || partitions > 0 || random.nextDouble() < loss()) {
+        if (nicDown(from.index, index)) {
             return true;
         }
         Node to = nodes[1 - from.index];
         Message copy = roundTrip(message);
-        scheduleOnCurrent(to, now + between(50_000, 2 * MS) + extraDelay(), () -> {
-            if (!nicDown(from.index, index) && !nicDown(to.index, index) && partitions == 0) {
-                to.controller.onMessage(network, copy, now);
+        recorded.addLast(new Recorded(to.index, index, copy));
+        while (recorded.size() > 4096) {
+            recorded.removeFirst();
+        }
+        if (replays > 0) {
+            replay(to, index, copy);
+        }
+        if (partitions > 0 || random.nextDouble() < loss()) {
+            return true;
+        }
+        deliverPublic(from.index, to, index, copy, now + between(50_000, 2 * MS) + extraDelay());
+        return true;
+    }
+
+    private void deliverPublic(int from, Node to, int network, Message copy, long at) {
+        scheduleOnCurrent(to, at, () -> {
+            if (!nicDown(from, network) && !nicDown(to.index, network) && partitions == 0) {
+                to.controller.onMessage(networks.get(network), copy, now);
             }
         });
-        return true;
+    }
+
+    /**
+     * The REPLAY fault at work, on each datagram sent: sometimes a duplicate of it, late; sometimes
+     * an earlier datagram to the same node on the same network, from any time, earlier runs of
+     * the sender included.
+     */
+    private void replay(Node to, int network, Message live) {
+        if (random.nextDouble() < 0.3) {
+            replaysDelivered++;
+            deliverPublic(1 - to.index, to, network, live, now + between(MS, 500 * MS));
+        }
+        if (random.nextDouble() < 0.5 && !recorded.isEmpty()) {
+            // Pick one of the recorded datagrams at random; those that went elsewhere are skipped.
+            int skip = random.nextInt(recorded.size());
+            for (Recorded old : recorded) {
+                if (skip-- <= 0 && old.to() == to.index && old.network() == network) {
+                    replaysDelivered++;
+                    deliverPublic(1 - to.index, to, network, old.message(), now + between(50_000, 2 * MS));
+                    break;
+                }
+            }
+        }
     }
 
     private Message roundTrip(Message message) {
@@ -578,6 +626,7 @@ public final class PairSimulation {
         long generation;
         long pausedUntil = -1;
         long servingSince = -1;
+        long lastIncarnation;
         DataState data = DataState.UP_TO_DATE;
 
         Node(int index, NodeId id, NodeId peer) {
@@ -596,7 +645,10 @@ public final class PairSimulation {
             alive = true;
             generation++;
             pausedUntil = -1;
-            long incarnation = random.nextLong() | 1;
+            // Runs of a node are ordered, as AvanceNode makes them: simulated wall time, then
+            // random bits.
+            long incarnation = Incarnations.next(lastIncarnation, clock.millis(), random.nextInt());
+            lastIncarnation = incarnation;
             ControllerSettings settings = new ControllerSettings(id, Optional.of(peer), networks, config.timings(),
                     config.phiThreshold(), config.witness());
             FailoverPolicy policy = new CheckingPolicy(config.policy().apply(config.policyConfig()));

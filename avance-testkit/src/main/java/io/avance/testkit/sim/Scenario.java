@@ -65,7 +65,7 @@ public final class Scenario {
                     duration = skewed(random, SECOND, 30 * SECOND);
                     magnitude = random.nextInt(3);
                 }
-                case WITNESS_DOWN -> duration = skewed(random, SECOND, 20 * SECOND);
+                case WITNESS_DOWN, REPLAY -> duration = skewed(random, SECOND, 20 * SECOND);
                 default -> throw new AssertionError(kind);
             }
             duration = Math.min(duration, end - time);

@@ -34,7 +34,13 @@ public record SimFault(Kind kind, int node, int network, long startNanos, long d
         /** The node cannot reach the witness. */
         WITNESS_DOWN,
         /** Every path between the nodes is cut while both keep their networks (needs a witness). */
-        PARTITION
+        PARTITION,
+        /**
+         * The public networks deliver datagrams again: duplicates of live ones, and replays of any
+         * recorded earlier, from earlier runs of the nodes too (a faulty switch, or an attacker
+         * who captured them). Authenticated, so nothing else can be forged.
+         */
+        REPLAY
     }
 
     @Override

@@ -117,6 +117,41 @@ public enum SimulationProperty {
         }
     },
 
+    /**
+     * Public datagrams duplicated and replayed, from earlier runs of the nodes too, never move the
+     * roles: after both nodes have crashed and restarted (so that there are old runs and old
+     * epochs to replay), a quiet pair under replays keeps its primary and its backup.
+     */
+    REPLAYED_DATAGRAMS("replayed and duplicated datagrams never cause a takeover or a reboot") {
+        @Override
+        SimulationResult run(long seed) {
+            SimulationConfig config = SimulationConfig.nodeFaults().withDurations(50 * SECOND, 5 * SECOND);
+            List<SimFault> faults = new ArrayList<>();
+            // Old runs to replay: each node crashes and comes back, in a seed-drawn order.
+            int first = (int) parameter(seed, 0, 1);
+            long crash = parameter(seed ^ 1, 3_000, 6_000) * MILLI;
+            faults.add(new SimFault(SimFault.Kind.CRASH, first, 0, crash, parameter(seed ^ 2, 200, 3_000) * MILLI, 0));
+            faults.add(new SimFault(SimFault.Kind.CRASH, 1 - first, 0, crash + 6 * SECOND,
+                    parameter(seed ^ 3, 200, 3_000) * MILLI, 0));
+            faults.add(new SimFault(SimFault.Kind.CRASH, first, 0, crash + 12 * SECOND,
+                    parameter(seed ^ 4, 200, 3_000) * MILLI, 0));
+            // Then replays alone, from 25 s to the end (the network's own delays still reorder).
+            long quiet = 25 * SECOND;
+            faults.add(new SimFault(SimFault.Kind.REPLAY, 0, 0, quiet, config.faultPhaseNanos() - quiet, 0));
+            SimulationResult result = PairSimulation.run(seed, config, faults);
+            require(seed, result.replayedDatagrams() > 200, "only " + result.replayedDatagrams()
+                    + " datagrams replayed", result);
+            // The roles settle well before the replays begin; from then on nobody starts serving.
+            for (SimulationResult.Serving interval : result.serving()) {
+                require(seed, interval.fromNanos() < quiet, "node " + interval.node() + " started serving at "
+                        + interval.fromNanos() / 1e9 + " s, under replays alone", result);
+            }
+            require(seed, !result.serving().isEmpty() && result.serving().get(result.serving().size() - 1).toNanos()
+                    == result.simulatedNanos(), "no node served to the end: " + result.serving(), result);
+            return result;
+        }
+    },
+
     /** Noisy health moves the roles at most once per failover hold-off. */
     NO_PING_PONG("noisy health cannot ping-pong the roles") {
         @Override

@@ -18,11 +18,12 @@ import java.util.List;
  * @param serving          every interval in which a node served, in order of start
  * @param trace            the last lines of the event trace
  * @param simulatedNanos   how much simulated time the run covered
+ * @param replayedDatagrams datagrams the REPLAY fault delivered again (duplicates and replays)
  */
 public record SimulationResult(long seed, List<SimFault> faults, int roleChanges, int takeovers,
                                int unilateralTakeovers, int handovers,
                                int reboots, List<Long> firstPrimaryAfterCrashNanos, List<Serving> serving,
-                               List<String> trace, long simulatedNanos) {
+                               List<String> trace, long simulatedNanos, int replayedDatagrams) {
 
     /**
      * One interval in which a node served.

@@ -51,4 +51,10 @@ class PairSimulationProperties {
     void noisyHealthCannotPingPongTheRoles(@ForAll long seed) {
         SimulationProperty.NO_PING_PONG.check(seed);
     }
+
+    @Property(tries = 60, seed = "20261213", shrinking = ShrinkingMode.OFF,
+            afterFailure = AfterFailureMode.PREVIOUS_SEED)
+    void replayedAndDuplicatedDatagramsNeverMoveTheRoles(@ForAll long seed) {
+        SimulationProperty.REPLAYED_DATAGRAMS.check(seed);
+    }
 }

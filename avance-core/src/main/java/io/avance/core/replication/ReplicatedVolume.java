@@ -1638,6 +1638,9 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
         }
 
         void publish() {
+            // Blocks marked since the start are added to the total, so that the bytes done never
+            // pass it.
+            total = Math.max(total, done + inFlight + outOfSync.dirtyBytes());
             long now = host.nanoTime();
             long elapsed = now - lastProgressNanos;
             if (elapsed > 0) {
@@ -1949,7 +1952,9 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
     public CompletableFuture<VerifyReport> verify(boolean markForResync) {
         CompletableFuture<VerifyReport> result = new CompletableFuture<>();
         io.execute(() -> {
-            if (!host.primary() || !replicating() || localFailed) {
+            if (!host.primary() || !replicating() || state != ReplicationState.SYNCED || localFailed) {
+                // Not during a resync either: its blocks differ until it ends, and the marks are
+                // written to the bitmap file, which must keep the bits of runs in flight.
                 result.completeExceptionally(new VolumeException(VolumeException.Reason.INVALID, "verify needs this "
                         + "node to be the primary with the peer connected and in sync (volume " + spec.name() + " is "
                         + state + ")"));
@@ -2074,6 +2079,7 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
             current.fail("the peer could not compute digests");
             return;
         }
+        boolean marked = false;
         for (int i = 0; i < count; i++) {
             if (in.readLong() != local[i]) {
                 current.mismatchCount++;
@@ -2082,7 +2088,18 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
                 }
                 if (current.mark) {
                     outOfSync.set(first + i, first + i + 1);
+                    marked = true;
                 }
+            }
+        }
+        if (marked) {
+            // The blocks differ outside the activity log's extents: only the bitmap file remembers
+            // them across a crash of this node.
+            try {
+                bitmapFile.write(first, first + count);
+            } catch (IOException e) {
+                current.fail("cannot record the differing blocks in the bitmap: " + e.getMessage());
+                return;
             }
         }
         current.compared += count;

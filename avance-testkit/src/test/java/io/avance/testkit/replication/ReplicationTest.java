@@ -18,6 +18,7 @@ import io.avance.core.storage.BlockStoreFactory;
 import io.avance.testkit.storage.FailingBlockStores;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -214,6 +215,29 @@ class ReplicationTest {
             assertEquals(sha256(file(pair.a(), "v")), sha256(file(pair.b(), "v")));
             VerifyReport clean = pair.a().volumes().verify("v", false).toCompletableFuture().get(60, TimeUnit.SECONDS);
             assertEquals(0, clean.mismatchCount());
+        }
+    }
+
+    @Test
+    void verifyMarksAreDurableBeforeTheReportCompletes() throws Exception {
+        // One byte per second: the repair's resync cannot reach the second block during the test.
+        try (ReplicaPair pair = new ReplicaPair(directory, BlockStoreFactory.files(), BlockStoreFactory.files(), 1)) {
+            startSynced(pair, VolumeSpec.of("v", 32 * MIB));
+            try (FileChannel channel = FileChannel.open(file(pair.b(), "v"), StandardOpenOption.WRITE)) {
+                channel.write(ByteBuffer.wrap(new byte[] {9}), 5 * 4096L);
+                channel.write(ByteBuffer.wrap(new byte[] {9}), 3000L * 4096);
+                channel.force(false);
+            }
+            VerifyReport repair = pair.a().volumes().verify("v", true).toCompletableFuture().get(60, TimeUnit.SECONDS);
+            assertEquals(List.of(5L, 3000L), repair.mismatchedBlocks());
+            // Block 3000 lies outside every extent the activity log holds: were its mark only in
+            // memory, a crash of the primary now would leave the copies different for good.
+            ByteBuffer word = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            try (FileChannel bitmap = FileChannel.open(pair.a().directory().resolve("v.bitmap"),
+                    StandardOpenOption.READ)) {
+                bitmap.read(word, 64 + (3000L >>> 6) * 8);
+            }
+            assertTrue((word.getLong(0) & 1L << (3000 & 63)) != 0, "block 3000's mark is not in the bitmap file");
         }
     }
 

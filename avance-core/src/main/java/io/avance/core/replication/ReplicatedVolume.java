@@ -190,7 +190,12 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
     private VolumeMeta meta;
     private final Map<Long, Pending> pending = new LinkedHashMap<>();
     private final Map<Long, Integer> busyExtents = new HashMap<>();
-    private final Map<Long, CompletableFuture<ByteBuf>> remoteReads = new HashMap<>();
+    /** Reads sent to the peer (after this disk failed), oldest first. */
+    private final Map<Long, RemoteRead> remoteReads = new LinkedHashMap<>();
+
+    /** A read the peer has not answered yet. */
+    private record RemoteRead(CompletableFuture<ByteBuf> future, long startedNanos) {
+    }
     /**
      * Writes waiting for room in the activity log (every extent in it is touched by a write in
      * flight), in submission order; later writes queue behind them so that order is kept.
@@ -360,10 +365,25 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
         }
     }
 
-    /** Drops the data session if the oldest replicated write has waited too long for the peer. */
+    /**
+     * Drops the data session if the oldest replicated write, or the oldest read sent to the peer,
+     * has waited too long for it (a backup whose disk hangs): writes then go on degraded, and reads
+     * fail rather than hang.
+     */
     private void checkAcknowledgements() {
         if (peer == null || resetRequested) {
             return;
+        }
+        for (RemoteRead read : remoteReads.values()) {
+            long waited = host.nanoTime() - read.startedNanos();
+            if (waited >= host.ackTimeoutNanos()) {
+                resetRequested = true;
+                peer.reset("volume " + spec.name() + ": the peer has not answered a read for "
+                        + TimeUnit.NANOSECONDS.toSeconds(waited) + " s");
+                return;
+            }
+            // Oldest first: the first one is the one that waited longest.
+            break;
         }
         for (Pending op : pending.values()) {
             if (op.needsRemote && !op.remote) {
@@ -1043,7 +1063,7 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
             CompletableFuture<ByteBuf> future = new CompletableFuture<>();
             parts.add(future);
             long id = ++nextRequestId;
-            remoteReads.put(id, future);
+            remoteReads.put(id, new RemoteRead(future, host.nanoTime()));
             ByteBuf fields = DataCodec.fields(peer.allocator());
             fields.writeInt(tag).writeLong(id).writeLong(offset + done).writeInt(part);
             peer.send(DataCodec.frame(peer.allocator(), FrameType.READ_REQUEST, fields, null));
@@ -1180,8 +1200,8 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
             }
             orphan(orphaned);
             dirtyBytes = outOfSync.dirtyBytes();
-            for (CompletableFuture<ByteBuf> read : remoteReads.values()) {
-                read.completeExceptionally(new VolumeException(VolumeException.Reason.IO_ERROR, "volume "
+            for (RemoteRead read : remoteReads.values()) {
+                read.future().completeExceptionally(new VolumeException(VolumeException.Reason.IO_ERROR, "volume "
                         + spec.name() + ": the peer went away during a read"));
             }
             remoteReads.clear();
@@ -1904,10 +1924,11 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
         in.readInt();
         long id = in.readLong();
         boolean ok = in.readUnsignedByte() == 0;
-        CompletableFuture<ByteBuf> read = remoteReads.remove(id);
-        if (read == null) {
+        RemoteRead waiting = remoteReads.remove(id);
+        if (waiting == null) {
             return;
         }
+        CompletableFuture<ByteBuf> read = waiting.future();
         if (!ok) {
             read.completeExceptionally(new VolumeException(VolumeException.Reason.IO_ERROR, "volume " + spec.name()
                     + ": neither copy could be read"));

@@ -14,7 +14,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * A {@link BlockStoreFactory} of real file stores that can be told to fail, as a dying disk does:
  * from the moment {@link #fail} is called, every read, write and sync of that store throws
  * {@link IOException}; or to hang, as a wedged disk does: from {@link #stall} until
- * {@link #release}, every write and sync of that store blocks. Thread-safe.
+ * {@link #release}, every write and sync of that store blocks (and with {@link #stallReads},
+ * every read). Thread-safe.
  *
  * <pre>{@code
  * FailingBlockStores stores = new FailingBlockStores(BlockStoreFactory.files());
@@ -65,6 +66,16 @@ public final class FailingBlockStores implements BlockStoreFactory {
     }
 
     /**
+     * Makes a volume's reads block until {@link #release} (a disk that hangs on reads).
+     *
+     * @param volume the volume's name
+     * @throws IllegalArgumentException if no such store was opened
+     */
+    public void stallReads(String volume) {
+        store(volume).readStall.set(new CountDownLatch(1));
+    }
+
+    /**
      * Lets a stalled volume's writes go on.
      *
      * @param volume the volume's name
@@ -73,6 +84,10 @@ public final class FailingBlockStores implements BlockStoreFactory {
         CountDownLatch latch = store(volume).stall.getAndSet(null);
         if (latch != null) {
             latch.countDown();
+        }
+        CountDownLatch reads = store(volume).readStall.getAndSet(null);
+        if (reads != null) {
+            reads.countDown();
         }
     }
 
@@ -93,13 +108,14 @@ public final class FailingBlockStores implements BlockStoreFactory {
         private final BlockStore real;
         private volatile boolean failing;
         private final AtomicReference<CountDownLatch> stall = new AtomicReference<>();
+        private final AtomicReference<CountDownLatch> readStall = new AtomicReference<>();
 
         FailingStore(BlockStore real) {
             this.real = real;
         }
 
         private void check(String operation, long offset) throws IOException {
-            CountDownLatch latch = operation.equals("read") ? null : stall.get();
+            CountDownLatch latch = (operation.equals("read") ? readStall : stall).get();
             if (latch != null) {
                 try {
                     latch.await();

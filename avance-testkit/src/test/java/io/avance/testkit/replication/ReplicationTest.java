@@ -375,6 +375,32 @@ class ReplicationTest {
         }
     }
 
+    @Test
+    void aReadFromABackupWhoseDiskHangsFailsAfterTheTimeoutInsteadOfHanging() throws Exception {
+        FailingBlockStores storesA = new FailingBlockStores(BlockStoreFactory.files());
+        FailingBlockStores storesB = new FailingBlockStores(BlockStoreFactory.files());
+        try (ReplicaPair pair = new ReplicaPair(directory, storesA, storesB, 0)) {
+            pair.a().ackTimeout(Duration.ofMillis(500));
+            Volume volume = startSynced(pair, VolumeSpec.of("v", 16 * MIB));
+            byte[] data = bytes(new Random(11), 8192);
+            volume.write(0, ByteBuffer.wrap(data), false).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            // The primary's disk fails (reads go to the backup), then the backup's disk hangs.
+            storesA.fail("v");
+            storesB.stallReads("v");
+            ExecutionException failed = assertThrows(ExecutionException.class,
+                    () -> volume.read(0, ByteBuffer.allocate(8192)).toCompletableFuture().get(30, TimeUnit.SECONDS));
+            VolumeException cause = (VolumeException) failed.getCause();
+            assertEquals(VolumeException.Reason.IO_ERROR, cause.reason(), cause.toString());
+            // The backup's disk recovers: the link comes back and the read is served from its copy.
+            storesB.release("v");
+            pair.await(() -> state(pair.a(), "v") == ReplicationState.SYNCED, LIMIT,
+                    () -> "the link never came back: " + volume.status());
+            ByteBuffer again = ByteBuffer.allocate(8192);
+            volume.read(0, again).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            assertArrayEquals(data, again.array());
+        }
+    }
+
     private static Volume startSynced(ReplicaPair pair, VolumeSpec spec) throws InterruptedException {
         pair.a().setPrimary(true);
         Volume volume = pair.a().volumes().create(spec);

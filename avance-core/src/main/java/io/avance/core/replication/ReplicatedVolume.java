@@ -15,6 +15,8 @@ import io.avance.core.storage.DirtyBitmap;
 import io.avance.core.storage.Generation;
 import io.avance.core.storage.SyncDecision;
 import io.avance.core.storage.VolumeMeta;
+import io.avance.core.time.ExecutorScheduler;
+import io.avance.core.time.Scheduler;
 import io.avance.core.wire.FrameType;
 import io.avance.core.wire.ProtocolException;
 import io.netty.buffer.ByteBuf;
@@ -43,8 +45,10 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -176,7 +180,12 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
     private final BlockStore store;
     private final Host host;
     private final Executor reads;
-    private final ScheduledThreadPoolExecutor io;
+    /** The volume's I/O thread in production (null on a given scheduler); its work and timers go through {@link #io}. */
+    private final LoggingExecutor ioThread;
+    /** Runs the volume's work, one task at a time, and its timers. */
+    private final Scheduler io;
+    /** Set when close begins: the periodic check stops rescheduling itself. */
+    private volatile boolean closing;
     private final DirtyBitmap outOfSync;
     private final BitmapFile bitmapFile;
     private final ActivityLog activityLog;
@@ -297,6 +306,44 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
      */
     ReplicatedVolume(VolumeSpec spec, Path directory, BlockStore store, Host host, Executor reads, int localTag)
             throws IOException {
+        this(spec, directory, store, host, reads, localTag, ioThread(spec));
+    }
+
+    /**
+     * Opens a volume's copy whose work and timers run on a given scheduler (the simulation's
+     * virtual time): such a volume is never closed, only dropped with its scheduler.
+     *
+     * @param spec      the volume
+     * @param directory where its metadata, bitmap and log live
+     * @param store     its data
+     * @param host      the node
+     * @param reads     where reads run
+     * @param localTag  the number this node's messages use for the volume when it is primary
+     * @param io        runs the volume's work, one task at a time, and its timers
+     * @throws IOException if the files cannot be opened
+     */
+    ReplicatedVolume(VolumeSpec spec, Path directory, BlockStore store, Host host, Executor reads, int localTag,
+                     Scheduler io) throws IOException {
+        this(spec, directory, store, host, reads, localTag, null, io);
+    }
+
+    private ReplicatedVolume(VolumeSpec spec, Path directory, BlockStore store, Host host, Executor reads,
+                             int localTag, LoggingExecutor ioThread) throws IOException {
+        this(spec, directory, store, host, reads, localTag, ioThread, new ExecutorScheduler(ioThread));
+    }
+
+    private static LoggingExecutor ioThread(VolumeSpec spec) {
+        LoggingExecutor thread = new LoggingExecutor(spec.name());
+        thread.setRemoveOnCancelPolicy(true);
+        // A closed volume's timers (resync pacing, the acknowledgement check) end with it.
+        thread.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        return thread;
+    }
+
+    private ReplicatedVolume(VolumeSpec spec, Path directory, BlockStore store, Host host, Executor reads,
+                             int localTag, LoggingExecutor ioThread, Scheduler io) throws IOException {
+        this.ioThread = ioThread;
+        this.io = io;
         this.localTag = localTag;
         this.spec = spec;
         this.directory = directory;
@@ -341,10 +388,8 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
         // A copy that was tracking writes without its peer still holds writes the peer lacks.
         this.degradedFenceStarted = meta.generation().bitmap() != Generation.ZERO;
         this.dirtyBytes = outOfSync.dirtyBytes();
-        this.io = new LoggingExecutor(spec.name());
-        this.io.setRemoveOnCancelPolicy(true);
         long checkMillis = Math.max(10, Math.min(1000, TimeUnit.NANOSECONDS.toMillis(host.ackTimeoutNanos()) / 4));
-        this.io.scheduleWithFixedDelay(this::checkAcknowledgements, checkMillis, checkMillis, TimeUnit.MILLISECONDS);
+        checkAcknowledgementsEvery(TimeUnit.MILLISECONDS.toNanos(checkMillis));
         refreshDataState();
     }
 
@@ -363,6 +408,19 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
             store.write(at, part);
             at += length;
         }
+    }
+
+    private void checkAcknowledgementsEvery(long periodNanos) {
+        io.after(periodNanos, () -> {
+            checkAcknowledgements();
+            if (!closing) {
+                try {
+                    checkAcknowledgementsEvery(periodNanos);
+                } catch (RejectedExecutionException e) {
+                    // Closed meanwhile.
+                }
+            }
+        });
     }
 
     /**
@@ -860,10 +918,18 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
         }
         if (degradedFence == null || degradedFence.isCompletedExceptionally()) {
             degradedFenceStarted = true;
-            degradedFence = host.paired() ? host.announceDegraded().orTimeout(FENCE_TIMEOUT_SECONDS, TimeUnit.SECONDS)
+            degradedFence = host.paired() ? failAfter(host.announceDegraded(), TimeUnit.SECONDS.toNanos(FENCE_TIMEOUT_SECONDS))
                     : CompletableFuture.completedFuture(null);
         }
         return true;
+    }
+
+    /** Fails a future with a {@link TimeoutException} if it has not completed within a time on the volume's clock. */
+    private <T> CompletableFuture<T> failAfter(CompletableFuture<T> future, long nanos) {
+        Scheduler.Timer timer = io.after(nanos, () -> future.completeExceptionally(new TimeoutException(
+                "no answer within " + TimeUnit.NANOSECONDS.toSeconds(nanos) + " s")));
+        future.whenComplete((ignored, error) -> timer.cancel());
+        return future;
     }
 
     private long register(Pending op) {
@@ -1706,7 +1772,7 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
             if (rate > 0) {
                 long delayNanos = (long) (length * 1e9 / rate);
                 current.scheduled = true;
-                io.schedule(this::pumpResync, delayNanos, TimeUnit.NANOSECONDS);
+                io.after(delayNanos, this::pumpResync);
                 return;
             }
         }
@@ -1714,7 +1780,7 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
             finishResync();
         } else if (!current.scheduled && current.inFlight < RESYNC_WINDOW && !peer.writable()) {
             current.scheduled = true;
-            io.schedule(this::pumpResync, 5, TimeUnit.MILLISECONDS);
+            io.after(TimeUnit.MILLISECONDS.toNanos(5), this::pumpResync);
         }
     }
 
@@ -2238,6 +2304,11 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
      */
     @Override
     public void close() {
+        if (ioThread == null) {
+            throw new IllegalStateException("volume " + spec.name() + " runs on a given scheduler: drop it with the "
+                    + "scheduler instead of closing it");
+        }
+        closing = true;
         CompletableFuture<Void> done = new CompletableFuture<>();
         io.execute(() -> {
             try {
@@ -2260,9 +2331,9 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
             }
         });
         done.orTimeout(10, TimeUnit.SECONDS).exceptionally(e -> null).join();
-        io.shutdown();
+        ioThread.shutdown();
         try {
-            io.awaitTermination(5, TimeUnit.SECONDS);
+            ioThread.awaitTermination(5, TimeUnit.SECONDS);
             store.close();
             bitmapFile.close();
             activityLog.close();

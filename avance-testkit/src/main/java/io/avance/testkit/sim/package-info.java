@@ -4,7 +4,8 @@
  *
  * <p>Two real {@link io.avance.core.pair.PairController}s run against a virtual clock and a
  * simulated network: a private link with TCP-like sessions, public networks with UDP-like loss
- * and delay, a quorum witness, crashes, restarts, freezes and NIC failures, all drawn from one
+ * and delay (and, under the REPLAY fault, duplicated and replayed datagrams of earlier runs), a
+ * quorum witness, crashes, restarts, freezes and NIC failures, all drawn from one
  * seed. After every event the simulation checks the safety rules (never two nodes serving at
  * once, never two primaries named for one epoch, never a graceful failover to a node that is not
  * healthier); after the faults heal, that exactly one primary serves. A failure names its seed,

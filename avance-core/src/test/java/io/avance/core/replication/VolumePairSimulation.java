@@ -1,0 +1,645 @@
+package io.avance.core.replication;
+
+import io.avance.api.replication.DataState;
+import io.avance.api.replication.ReplicationState;
+import io.avance.api.replication.ResyncProgress;
+import io.avance.api.replication.VolumeSpec;
+import io.avance.core.time.Scheduler;
+import io.avance.core.time.VirtualTime;
+import io.avance.core.wire.FrameFormat;
+import io.avance.core.wire.FrameType;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.UnpooledByteBufAllocator;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Two real {@link ReplicatedVolume}s, primary and backup, on one virtual clock, over a simulated
+ * data channel (ordered delivery with latency, resets), on simulated disks whose writes are
+ * volatile until a sync, with a seeded client writing (with and without FUA), flushing and
+ * reading through whichever node serves, and a seeded schedule of faults: data-channel resets,
+ * process crashes (the page cache survives) and power cuts (unsynced writes lost), after which the
+ * backup takes over if its copy is up to date. Everything runs on the calling thread; a seed
+ * replays exactly.
+ *
+ * <p>The checker: a read never returns a block older than the newest write acknowledged before
+ * the read began (after a power cut, only writes acknowledged with FUA or covered by an
+ * acknowledged flush count); after the faults heal, the pair converges (both copies in sync and
+ * byte for byte equal) and every block holds what the rule above requires.
+ *
+ * <p>What it does not model yet (issue 11): the pair controller and its leases (roles move only
+ * as this class decides, with the takeover rule's data condition), the metadata files' own power
+ * cuts (the bitmap, the activity log and the metadata are real files), disks that hang, and EIO.
+ */
+final class VolumePairSimulation {
+
+    static final int BLOCK = 4096;
+    static final int BLOCKS = 4096;
+    static final long SIZE = (long) BLOCK * BLOCKS;
+    private static final long MS = 1_000_000L;
+    private static final long FAULTS_END = 12_000 * MS;
+    private static final long END = 40_000 * MS;
+    private static final long DETECTION = 500 * MS;
+
+    /** The outcome of one seed. */
+    record Result(long seed, List<String> violations, List<String> trace, long writesAcknowledged, long readsChecked,
+                  int faults) {
+        boolean passed() {
+            return violations.isEmpty();
+        }
+
+        String describe() {
+            StringBuilder text = new StringBuilder("volume pair seed " + seed + ": " + (passed() ? "passed" : "FAILED")
+                    + " (" + writesAcknowledged + " writes acknowledged, " + readsChecked + " reads checked, " + faults
+                    + " faults)");
+            for (String violation : violations) {
+                text.append("\n  VIOLATION ").append(violation);
+            }
+            if (!passed()) {
+                int from = Math.max(0, trace.size() - 80);
+                for (String line : trace.subList(from, trace.size())) {
+                    text.append("\n    ").append(line);
+                }
+            }
+            return text.toString();
+        }
+    }
+
+    private final long seed;
+    private final Random random;
+    private final VirtualTime time = new VirtualTime();
+    private final Scheduler net = time.scheduler("net");
+    private final Scheduler client = time.scheduler("client");
+    private final VolumeSpec spec = VolumeSpec.of("v", SIZE);
+    private final ByteBufAllocator allocator = UnpooledByteBufAllocator.DEFAULT;
+    private final Node a;
+    private final Node b;
+    private Session session;
+    private boolean linkCut;
+    private final List<String> trace = new ArrayList<>();
+    private final List<String> violations = new ArrayList<>();
+    /** Per block, the writes to it in the order they were issued (index 0: the block as created, zeros). */
+    private final List<List<WriteOp>> history = new ArrayList<>();
+    private final List<Long> powerCuts = new ArrayList<>();
+    private final List<long[]> flushes = new ArrayList<>();
+    private long nextTag = 1;
+    /** Operations in flight, by the process (owner) they were sent to: a crashed one's never end. */
+    private final Map<String, Integer> outstanding = new HashMap<>();
+    private long writesAcknowledged;
+    private long readsChecked;
+    private int faults;
+    private boolean clientRunning = true;
+
+    private static final class WriteOp {
+        final long tag;
+        final long issuedNanos;
+        final boolean fua;
+        long ackedNanos = -1;
+
+        WriteOp(long tag, long issuedNanos, boolean fua) {
+            this.tag = tag;
+            this.issuedNanos = issuedNanos;
+            this.fua = fua;
+        }
+    }
+
+    private VolumePairSimulation(long seed, Path directory) {
+        this.seed = seed;
+        this.random = new Random(seed);
+        this.a = new Node("a", directory.resolve("a"), 1);
+        this.b = new Node("b", directory.resolve("b"), 2);
+        a.peer = b;
+        b.peer = a;
+        for (int block = 0; block < BLOCKS; block++) {
+            List<WriteOp> writes = new ArrayList<>();
+            WriteOp created = new WriteOp(0, -1, true);
+            created.ackedNanos = -1;
+            writes.add(created);
+            history.add(writes);
+        }
+    }
+
+    /**
+     * Runs one seed.
+     *
+     * @param seed      the seed
+     * @param directory an empty directory for the nodes' metadata files
+     * @return what happened
+     */
+    static Result run(long seed, Path directory) {
+        VolumePairSimulation simulation = new VolumePairSimulation(seed, directory);
+        simulation.execute();
+        return new Result(seed, simulation.violations, simulation.trace, simulation.writesAcknowledged,
+                simulation.readsChecked, simulation.faults);
+    }
+
+    private void execute() {
+        a.primary = true;
+        a.start();
+        b.start();
+        net.execute(this::maintainLink);
+        net.after(10 * MS, this::heartbeat);
+        client.after(2_000 * MS, this::clientStep);
+        drawFaults();
+        net.after(FAULTS_END, this::heal);
+        time.runUntil(END);
+        clientRunning = false;
+        finalCheck();
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Faults
+
+    private void drawFaults() {
+        int count = 3 + random.nextInt(8);
+        for (int i = 0; i < count; i++) {
+            long at = 2_500 * MS + (long) (random.nextDouble() * (FAULTS_END - 3_000 * MS));
+            long down = (20 + random.nextInt(1500)) * MS;
+            int kind = random.nextInt(10);
+            Node node = random.nextBoolean() ? a : b;
+            if (kind < 4) {
+                net.after(at, () -> cutLink(down));
+            } else if (kind < 8) {
+                net.after(at, () -> crash(node, false, down));
+            } else {
+                net.after(at, () -> crash(node, true, down));
+            }
+        }
+    }
+
+    private void cutLink(long downNanos) {
+        faults++;
+        log("link cut for " + downNanos / MS + " ms");
+        linkCut = true;
+        closeSession("the link was cut");
+        net.after(downNanos, () -> {
+            linkCut = false;
+            log("link back");
+        });
+    }
+
+    private void crash(Node node, boolean powerCut, long downNanos) {
+        if (!node.up) {
+            return;
+        }
+        faults++;
+        log(node.name + (powerCut ? " loses power" : " crashes") + (node.primary ? " (primary)" : " (backup)")
+                + " for " + downNanos / MS + " ms");
+        closeSession(node.name + " went down");
+        node.stop();
+        if (powerCut) {
+            node.disk.powerCut();
+            powerCuts.add(time.now());
+        }
+        if (node.primary) {
+            net.after(DETECTION, () -> takeOverFrom(node));
+        }
+        net.after(downNanos, () -> {
+            if (!node.up) {
+                node.start();
+            }
+        });
+    }
+
+    private void takeOverFrom(Node old) {
+        Node candidate = old.peer;
+        if (old.up || !old.primary || !candidate.up) {
+            return;
+        }
+        DataState data = candidate.volume.dataState();
+        if (!candidate.heardPrimarySinceStart || data != DataState.UP_TO_DATE) {
+            log(candidate.name + " does not take over: its copy is " + data
+                    + (candidate.heardPrimarySinceStart ? "" : ", and it has not heard the primary since it started"));
+            return;
+        }
+        old.primary = false;
+        candidate.primary = true;
+        log(candidate.name + " takes over (its copy is " + data + ")");
+        candidate.volume.roleChanged();
+    }
+
+    private void heal() {
+        log("faults end");
+        linkCut = false;
+        for (Node node : List.of(a, b)) {
+            if (!node.up) {
+                node.start();
+            }
+        }
+        // Quiet time, then the client stops and the final check waits for the pair to converge.
+        client.after(15_000 * MS, () -> clientRunning = false);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // The data channel and the heartbeats
+
+    private void maintainLink() {
+        if (session == null && !linkCut && a.up && b.up) {
+            session = new Session(a, b);
+            log("data channel up (" + a.owner + ", " + b.owner + ")");
+            Session opened = session;
+            a.volume.peerConnected(opened.toward(b));
+            b.volume.peerConnected(opened.toward(a));
+        }
+        net.after(20 * MS, this::maintainLink);
+    }
+
+    private void closeSession(String why) {
+        Session closing = session;
+        if (closing == null) {
+            return;
+        }
+        session = null;
+        closing.open = false;
+        log("data channel down: " + why);
+        for (Node node : List.of(a, b)) {
+            String owner = closing.owner(node);
+            if (node.up && node.owner.equals(owner)) {
+                node.volume.peerLost();
+            }
+        }
+    }
+
+    /** The primary's heartbeat tells the backup whether the primary writes without it. */
+    private void heartbeat() {
+        Node primary = a.primary ? a : b.primary ? b : null;
+        if (primary != null && primary.up && primary.peer.up) {
+            primary.peer.volume.peerDegraded(primary.volume.holdsWritesThePeerLacks());
+            primary.peer.heardPrimarySinceStart = true;
+        }
+        net.after(10 * MS, this::heartbeat);
+    }
+
+    private final class Session {
+        final String ownerA;
+        final String ownerB;
+        boolean open = true;
+        long lastToA;
+        long lastToB;
+
+        Session(Node a, Node b) {
+            this.ownerA = a.owner;
+            this.ownerB = b.owner;
+        }
+
+        String owner(Node node) {
+            return node == a ? ownerA : ownerB;
+        }
+
+        /** The end whose frames go to a node. */
+        ReplicatedVolume.PeerSession toward(Node target) {
+            return new ReplicatedVolume.PeerSession() {
+                @Override
+                public boolean send(ByteBuf frame) {
+                    if (!open) {
+                        frame.release();
+                        return false;
+                    }
+                    FrameType type = FrameType.fromCode(frame.getUnsignedByte(frame.readerIndex() + 5));
+                    int length = frame.getInt(frame.readerIndex() + 8);
+                    ByteBuf payload = frame.retainedSlice(frame.readerIndex() + FrameFormat.HEADER_BYTES, length);
+                    frame.release();
+                    // TCP: in order, after 0.2-3.2 ms (a loaded link: writes in flight when a node
+                    // goes down are the cases that matter), more for a longer frame.
+                    long at = time.now() + 200_000 + random.nextInt(3_000_000) + length * 2L;
+                    at = Math.max(at, target == a ? lastToA : lastToB);
+                    if (target == a) {
+                        lastToA = at;
+                    } else {
+                        lastToB = at;
+                    }
+                    String owner = owner(target);
+                    net.after(at - time.now(), () -> {
+                        if (open && target.up && target.owner.equals(owner)) {
+                            target.volume.onFrame(type, payload);
+                        } else {
+                            payload.release();
+                        }
+                    });
+                    return true;
+                }
+
+                @Override
+                public ByteBufAllocator allocator() {
+                    return allocator;
+                }
+
+                @Override
+                public boolean writable() {
+                    return true;
+                }
+
+                @Override
+                public void reset(String reason) {
+                    if (open) {
+                        closeSession("reset: " + reason);
+                    }
+                }
+            };
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // The client and the checker
+
+    private Node serving() {
+        for (Node node : List.of(a, b)) {
+            if (node.up && node.primary) {
+                return node;
+            }
+        }
+        return null;
+    }
+
+    private void clientStep() {
+        if (!clientRunning) {
+            return;
+        }
+        Node node = serving();
+        if (node != null && outstanding.getOrDefault(node.owner, 0) < 8) {
+            int kind = random.nextInt(100);
+            if (kind < 55) {
+                write(node);
+            } else if (kind < 63) {
+                flush(node);
+            } else {
+                read(node);
+            }
+        }
+        client.after((1 + random.nextInt(5)) * MS, this::clientStep);
+    }
+
+    private void write(Node node) {
+        int count = 1 + random.nextInt(4);
+        int first = random.nextInt(BLOCKS - count + 1);
+        boolean fua = random.nextInt(5) == 0;
+        WriteOp op = new WriteOp(nextTag++, time.now(), fua);
+        ByteBuffer data = ByteBuffer.allocate(count * BLOCK);
+        for (int i = 0; i < count; i++) {
+            data.putLong(i * BLOCK, op.tag);
+            data.putLong(i * BLOCK + 8, first + i);
+            history.get(first + i).add(op);
+        }
+        String owner = node.owner;
+        outstanding.merge(owner, 1, Integer::sum);
+        node.volume.write((long) first * BLOCK, data, fua).whenComplete((ignored, error) -> {
+            outstanding.merge(owner, -1, Integer::sum);
+            if (error == null) {
+                op.ackedNanos = time.now();
+                writesAcknowledged++;
+            }
+        });
+    }
+
+    private void flush(Node node) {
+        long issued = time.now();
+        String owner = node.owner;
+        outstanding.merge(owner, 1, Integer::sum);
+        node.volume.flush().whenComplete((ignored, error) -> {
+            outstanding.merge(owner, -1, Integer::sum);
+            if (error == null) {
+                flushes.add(new long[] {issued, time.now()});
+            }
+        });
+    }
+
+    private void read(Node node) {
+        int count = 1 + random.nextInt(4);
+        int first = random.nextInt(BLOCKS - count + 1);
+        long began = time.now();
+        ByteBuffer into = ByteBuffer.allocate(count * BLOCK);
+        String owner = node.owner;
+        outstanding.merge(owner, 1, Integer::sum);
+        node.volume.read((long) first * BLOCK, into).whenComplete((ignored, error) -> {
+            outstanding.merge(owner, -1, Integer::sum);
+            if (error == null) {
+                for (int i = 0; i < count; i++) {
+                    checkBlock(first + i, into.getLong(i * BLOCK), into.getLong(i * BLOCK + 8), began,
+                            "read from " + node.name);
+                }
+                readsChecked++;
+            }
+        });
+    }
+
+    /** When a write became durable (FUA, or an acknowledged flush issued after its acknowledgement). */
+    private long durableNanos(WriteOp op) {
+        if (op.fua) {
+            return op.ackedNanos;
+        }
+        long best = Long.MAX_VALUE;
+        for (long[] flush : flushes) {
+            if (flush[0] >= op.ackedNanos) {
+                best = Math.min(best, flush[1]);
+            }
+        }
+        return best;
+    }
+
+    /** Whether an acknowledged write must still be there: no power cut since it before it was durable. */
+    private boolean mustSurvive(WriteOp op) {
+        if (op.ackedNanos < 0) {
+            return op.tag == 0;
+        }
+        long durable = durableNanos(op);
+        for (long cut : powerCuts) {
+            if (cut > op.ackedNanos && durable > cut) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void checkBlock(int block, long tag, long blockNumber, long beganNanos, String what) {
+        List<WriteOp> writes = history.get(block);
+        int found = -1;
+        for (int i = 0; i < writes.size(); i++) {
+            if (writes.get(i).tag == tag) {
+                found = i;
+            }
+        }
+        if (found < 0 || (tag != 0 && blockNumber != block)) {
+            violation(what + ": block " + block + " holds tag " + tag + " for block " + blockNumber
+                    + ", which no write put there");
+            return;
+        }
+        int floor = 0;
+        for (int i = writes.size() - 1; i > 0; i--) {
+            WriteOp op = writes.get(i);
+            if (op.ackedNanos >= 0 && op.ackedNanos < beganNanos && mustSurvive(op)) {
+                floor = i;
+                break;
+            }
+        }
+        if (found < floor) {
+            WriteOp lost = writes.get(floor);
+            violation(what + ": block " + block + " holds write " + tag + " (the " + found
+                    + "th), older than write " + lost.tag + " acknowledged at " + lost.ackedNanos / MS + " ms"
+                    + (lost.fua ? " with FUA" : "") + ", before the read began at " + beganNanos / MS + " ms");
+        }
+    }
+
+    private void finalCheck() {
+        Node primary = serving();
+        if (primary == null) {
+            violation("no node serves at the end (a " + (a.up ? "up" : "down") + ", b " + (b.up ? "up" : "down") + ")");
+            return;
+        }
+        for (Node node : List.of(a, b)) {
+            if (node.volume.state() != ReplicationState.SYNCED) {
+                violation("the pair did not converge: " + node.name + " is " + node.volume.state() + " ("
+                        + node.volume.dataState() + ")");
+            }
+        }
+        byte[] left = a.disk.contents();
+        byte[] right = b.disk.contents();
+        ByteBuffer served = ByteBuffer.wrap(primary == a ? left : right);
+        for (int block = 0; block < BLOCKS; block++) {
+            checkBlock(block, served.getLong(block * BLOCK), served.getLong(block * BLOCK + 8), END,
+                    "at the end, " + primary.name + "'s copy");
+        }
+        if (violations.isEmpty() && !Arrays.equals(left, right)) {
+            int block = 0;
+            while (block < BLOCKS && Arrays.equals(left, block * BLOCK, (block + 1) * BLOCK, right, block * BLOCK,
+                    (block + 1) * BLOCK)) {
+                block++;
+            }
+            violation("the copies differ after the pair converged, first at block " + block);
+        }
+    }
+
+    private void violation(String text) {
+        log("VIOLATION " + text);
+        violations.add(text);
+    }
+
+    private void log(String line) {
+        trace.add(String.format("%9.3fs %s", time.now() / 1e9, line));
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // A node: its disk, its metadata directory, and the running volume of its current process
+
+    private final class Node implements ReplicatedVolume.Host {
+        final String name;
+        final Path directory;
+        final int tag;
+        final SimDisk disk = new SimDisk((int) SIZE);
+        Node peer;
+        ReplicatedVolume volume;
+        String owner = "";
+        int incarnation;
+        boolean up;
+        boolean primary;
+        boolean heardPrimarySinceStart;
+
+        Node(String name, Path directory, int tag) {
+            this.name = name;
+            this.directory = directory;
+            this.tag = tag;
+        }
+
+        void start() {
+            incarnation++;
+            owner = name + "#" + incarnation;
+            heardPrimarySinceStart = false;
+            Scheduler io = time.scheduler(owner);
+            Scheduler reads = time.scheduler(owner + "/reads");
+            try {
+                volume = new ReplicatedVolume(spec, directory, disk, this, reads::execute, tag, io);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            up = true;
+            log(name + " starts (" + owner + ", " + (primary ? "primary" : "backup") + ", copy "
+                    + volume.dataState() + ")");
+        }
+
+        void stop() {
+            up = false;
+            time.drop(owner);
+            time.drop(owner + "/reads");
+            volume = null;
+        }
+
+        @Override
+        public boolean mayServe() {
+            return up && primary;
+        }
+
+        @Override
+        public boolean primary() {
+            return primary;
+        }
+
+        @Override
+        public boolean paired() {
+            return true;
+        }
+
+        @Override
+        public long nanoTime() {
+            return time.now();
+        }
+
+        @Override
+        public CompletableFuture<Void> announceDegraded() {
+            CompletableFuture<Void> known = new CompletableFuture<>();
+            String self = owner;
+            // The degraded flag rides the next heartbeats; the fence completes when the peer has
+            // heard it, or, if the peer is down, once it has been silent past any takeover.
+            net.after((2 + random.nextInt(10)) * MS, () -> {
+                if (peer.up) {
+                    peer.volume.peerDegraded(true);
+                    log(self + ": the degraded fence completes (" + peer.name + " knows)");
+                    known.complete(null);
+                } else {
+                    net.after(DETECTION * 2, () -> {
+                        log(self + ": the degraded fence completes (" + peer.name + " silent)");
+                        known.complete(null);
+                    });
+                }
+            });
+            return known;
+        }
+
+        @Override
+        public void diskFailed(String volumeName, String cause) {
+            log(name + ": disk failed: " + cause);
+        }
+
+        @Override
+        public void stateChanged(String volumeName, ReplicationState from, ReplicationState to, String reason) {
+            log(owner + ": " + from + " -> " + to + ": " + reason);
+        }
+
+        @Override
+        public void resyncProgress(String volumeName, ResyncProgress progress) {
+        }
+
+        @Override
+        public long resyncRateBytesPerSecond() {
+            return 0;
+        }
+
+        @Override
+        public long ackTimeoutNanos() {
+            return 2_000 * MS;
+        }
+
+        @Override
+        public void audit(String action, String detail, String outcome) {
+            log(owner + ": audit " + action + ": " + detail + " -> " + outcome);
+        }
+    }
+}

@@ -1,8 +1,11 @@
 package io.avance.core.storage;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
@@ -96,5 +99,25 @@ class ActivityLogTest {
             assertEquals(1024, reopened.recovered().size());
         }
         assertEquals(2 * 12288, java.nio.file.Files.size(file));
+    }
+
+    @Test
+    void aRangeThatCannotFitFailsWithAnIoErrorAndLeavesNothingOfItInTheLog() throws Exception {
+        Path file = directory.resolve("v.al");
+        List<Long> persisted = new ArrayList<>();
+        try (ActivityLog log = new ActivityLog(file, 22, 3)) {
+            log.ensure(0, 2, Set.of(), persisted::addAll);
+            // Writes in flight pin every extent, and 591 new ones exceed the slot's 509.
+            Set<Long> pinned = Set.of(0L, 1L, 2L);
+            assertFalse(log.hasRoom(10, 600, pinned));
+            IOException full = assertThrows(IOException.class, () -> log.ensure(10, 600, pinned, persisted::addAll));
+            assertTrue(full.getMessage().contains("activity log full"), full.getMessage());
+            assertTrue(persisted.isEmpty(), "nothing was evicted for a range that could not fit");
+            assertTrue(log.hasRoom(10, 10, pinned), "one more extent still fits in the slot's spare room");
+        }
+        // What a crash now leaves: only the extents that were made durable.
+        try (ActivityLog reopened = new ActivityLog(file, 22, 3)) {
+            assertEquals(Set.of(0L, 1L, 2L), reopened.recovered());
+        }
     }
 }

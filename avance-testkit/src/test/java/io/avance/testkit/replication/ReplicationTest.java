@@ -268,6 +268,18 @@ class ReplicationTest {
             ExecutionException failed = assertThrows(ExecutionException.class,
                     () -> volume.read(0, ByteBuffer.allocate(4096)).toCompletableFuture().get(30, TimeUnit.SECONDS));
             assertTrue(failed.getCause() instanceof VolumeException, failed.toString());
+
+            // The backup returns: the failed disk is never a resync source, and the backup's copy,
+            // with the write made after the failure, is served again.
+            ReplicatedVolume primary = pair.a().volumes().volume("v").orElseThrow();
+            long sentBefore = primary.resyncBytesSent();
+            pair.connect();
+            pair.await(() -> state(pair.a(), "v") == ReplicationState.SYNCED, LIMIT,
+                    () -> "the failed primary never served the backup's copy again: " + volume.status());
+            assertEquals(sentBefore, primary.resyncBytesSent(), "a resync was sent from the failed disk");
+            ByteBuffer back = ByteBuffer.allocate(8192);
+            volume.read(2 * MIB, back).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            assertArrayEquals(after, back.array());
         }
     }
 
@@ -398,6 +410,32 @@ class ReplicationTest {
             ByteBuffer again = ByteBuffer.allocate(8192);
             volume.read(0, again).toCompletableFuture().get(30, TimeUnit.SECONDS);
             assertArrayEquals(data, again.array());
+        }
+    }
+
+    @Test
+    void aBackupWhoseDiskFailsDuringTheResyncIsNotSentTheRunAgainAndAgain() throws Exception {
+        FailingBlockStores storesB = new FailingBlockStores(BlockStoreFactory.files());
+        try (ReplicaPair pair = new ReplicaPair(directory, BlockStoreFactory.files(), storesB, 0)) {
+            Volume volume = startSynced(pair, VolumeSpec.of("v", 16 * MIB));
+            pair.disconnect();
+            volume.write(0, ByteBuffer.wrap(bytes(new Random(12), (int) MIB)), false).toCompletableFuture()
+                    .get(30, TimeUnit.SECONDS);
+            // The backup comes back with a disk that fails every write: the resync cannot land.
+            storesB.fail("v");
+            pair.connect();
+            ReplicatedVolume primary = pair.a().volumes().volume("v").orElseThrow();
+            pair.await(() -> pair.a().events().stream().anyMatch(e -> e instanceof io.avance.api.event.VolumeStateChanged c
+                            && c.to() == ReplicationState.DEGRADED && c.reason().contains("disk failed")), LIMIT,
+                    () -> "the primary never gave up on the failed backup: " + volume.status());
+            long sent = primary.resyncBytesSent();
+            // Nothing more goes to it: no run is resent while its disk stays failed.
+            assertThrows(AssertionError.class, () -> pair.await(() -> primary.resyncBytesSent() > sent,
+                    Duration.ofSeconds(2), () -> "nothing resent"));
+            assertEquals(ReplicationState.DEGRADED, primary.state());
+            // The application goes on, degraded.
+            volume.write(MIB, ByteBuffer.wrap(bytes(new Random(13), 4096)), false).toCompletableFuture()
+                    .get(30, TimeUnit.SECONDS);
         }
     }
 

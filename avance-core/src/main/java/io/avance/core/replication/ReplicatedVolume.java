@@ -1251,15 +1251,19 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
             for (Iterator<Pending> it = pending.values().iterator(); it.hasNext(); ) {
                 Pending op = it.next();
                 if (op.needsRemote && !op.remote) {
-                    if (op.length > 0) {
-                        outOfSync.set(outOfSync.firstBlock(op.offset), outOfSync.endBlock(op.offset, op.length));
-                    }
                     if (localFailed) {
+                        // Never acknowledged, and never on a readable local copy: the peer's copy
+                        // holds the block before or after it, both of which a failed write allows.
+                        // Marking it would make the block unreadable for good and keep the peer
+                        // from ever being up to date (and so from taking over under rule 5).
                         it.remove();
                         unpin(op);
                         op.future.completeExceptionally(new VolumeException(VolumeException.Reason.IO_ERROR,
                                 "volume " + spec.name() + ": the peer went away with the only good copy"));
                         continue;
+                    }
+                    if (op.length > 0) {
+                        outOfSync.set(outOfSync.firstBlock(op.offset), outOfSync.endBlock(op.offset, op.length));
                     }
                     orphaned.add(op);
                 }
@@ -1561,6 +1565,14 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
                 // A failed disk is never a resync source: the peer's copy is served as it is, and any
                 // block it lacks stays marked, so that reading it fails instead of returning old data.
                 resync = null;
+                if (outOfSync.dirtyBytes() == 0) {
+                    // The peer's copy lacks nothing: it is complete, and it learns so as after any
+                    // resync (up to date, so that rule 5's failover can hand it the primary role).
+                    sendResyncDone();
+                    transition(ReplicationState.SYNCED, "the local disk failed; the peer's copy is complete: reads "
+                            + "and writes go to it");
+                    return;
+                }
                 LOG.log(Level.WARNING, "volume {0}: the local disk failed; serving the peer''s copy, in which {1} bytes "
                         + "are unavailable", spec.name(), outOfSync.dirtyBytes());
                 transition(ReplicationState.SYNCED, "the local disk failed: reads and writes go to the peer's copy");
@@ -1910,14 +1922,7 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
     private void finishResync() {
         Resync finished = resync;
         resync = null;
-        Generation synced = meta.generation().inSync();
-        writeMeta(meta.withGeneration(synced));
-        degradedFence = null;
-        degradedFenceStarted = false;
-        ByteBuf fields = DataCodec.fields(peer.allocator());
-        fields.writeInt(tag);
-        DataCodec.writeGeneration(fields, synced);
-        peer.send(DataCodec.frame(peer.allocator(), FrameType.RESYNC_DONE, fields, null));
+        sendResyncDone();
         finished.done = finished.total;
         finished.publish();
         long seconds = Math.max(1, (host.nanoTime() - finished.startedNanos) / 1_000_000L);
@@ -1929,6 +1934,18 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
             LOG.log(Level.WARNING, "volume {0}: cannot persist the bitmap: {1}", spec.name(), e.getMessage());
         }
         transition(ReplicationState.SYNCED, "resync complete");
+    }
+
+    /** The copies are in sync: this side's generation says so, and the peer adopts it. */
+    private void sendResyncDone() {
+        Generation synced = meta.generation().inSync();
+        writeMeta(meta.withGeneration(synced));
+        degradedFence = null;
+        degradedFenceStarted = false;
+        ByteBuf fields = DataCodec.fields(peer.allocator());
+        fields.writeInt(tag);
+        DataCodec.writeGeneration(fields, synced);
+        peer.send(DataCodec.frame(peer.allocator(), FrameType.RESYNC_DONE, fields, null));
     }
 
     private void onResyncDone(ByteBuf in) {

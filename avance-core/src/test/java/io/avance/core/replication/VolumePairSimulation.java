@@ -14,23 +14,31 @@ import io.netty.buffer.UnpooledByteBufAllocator;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
 
 /**
  * Two real {@link ReplicatedVolume}s, primary and backup, on one virtual clock, over a simulated
  * data channel (ordered delivery with latency, resets), on simulated disks whose writes are
  * volatile until a sync, with a seeded client writing (with and without FUA), flushing and
  * reading through whichever node serves, and a seeded schedule of faults: data-channel resets,
- * process crashes (the page cache survives) and power cuts (unsynced writes lost), after which the
- * backup takes over if its copy is up to date. Everything runs on the calling thread; a seed
- * replays exactly.
+ * one-way stalls of the data channel (TCP holds the frames toward a node, and no new connection
+ * can be made, until it heals), process crashes (the page cache survives) and power cuts (unsynced
+ * writes lost), after which the backup takes over if its copy is up to date; disks that hang (the
+ * node's I/O threads stop for up to 4 s) and disks that fail (EIO on everything), after which a
+ * primary hands its role to an up-to-date backup (rule 5's failover) and the failed disk is
+ * replaced by a blank one once the faults end. Everything runs on the calling
+ * thread; a seed replays exactly.
  *
  * <p>The checker: a read never returns a block older than the newest write acknowledged before
  * the read began (after a power cut, only writes acknowledged with FUA or covered by an
@@ -38,8 +46,8 @@ import java.util.concurrent.CompletableFuture;
  * byte for byte equal) and every block holds what the rule above requires.
  *
  * <p>What it does not model yet (issue 11): the pair controller and its leases (roles move only
- * as this class decides, with the takeover rule's data condition), the metadata files' own power
- * cuts (the bitmap, the activity log and the metadata are real files), disks that hang, and EIO.
+ * as this class decides, with the takeover rule's data condition), and the metadata files' own
+ * power cuts (the bitmap, the activity log and the metadata are real files).
  */
 final class VolumePairSimulation {
 
@@ -62,12 +70,17 @@ final class VolumePairSimulation {
             StringBuilder text = new StringBuilder("volume pair seed " + seed + ": " + (passed() ? "passed" : "FAILED")
                     + " (" + writesAcknowledged + " writes acknowledged, " + readsChecked + " reads checked, " + faults
                     + " faults)");
-            for (String violation : violations) {
+            for (String violation : violations.subList(0, Math.min(10, violations.size()))) {
                 text.append("\n  VIOLATION ").append(violation);
             }
+            if (violations.size() > 10) {
+                text.append("\n  ... and ").append(violations.size() - 10).append(" more");
+            }
             if (!passed()) {
-                int from = Math.max(0, trace.size() - 80);
-                for (String line : trace.subList(from, trace.size())) {
+                // What led there: the trace without its violation lines, which the final check can
+                // write by the thousand.
+                List<String> events = trace.stream().filter(line -> !line.contains(" VIOLATION ")).toList();
+                for (String line : events.subList(Math.max(0, events.size() - 120), events.size())) {
                     text.append("\n    ").append(line);
                 }
             }
@@ -86,6 +99,11 @@ final class VolumePairSimulation {
     private final Node b;
     private Session session;
     private boolean linkCut;
+    /** Until when the data channel holds what is sent toward a (b): a one-way partition. */
+    private long stallToA;
+    private long stallToB;
+    /** A primary whose disk failed is handing its role over. */
+    private boolean handingOver;
     private final List<String> trace = new ArrayList<>();
     private final List<String> violations = new ArrayList<>();
     /** Per block, the writes to it in the order they were issued (index 0: the block as created, zeros). */
@@ -151,6 +169,7 @@ final class VolumePairSimulation {
         net.after(10 * MS, this::heartbeat);
         client.after(2_000 * MS, this::clientStep);
         drawFaults();
+        net.after(100 * MS, this::failover);
         net.after(FAULTS_END, this::heal);
         time.runUntil(END);
         clientRunning = false;
@@ -161,19 +180,161 @@ final class VolumePairSimulation {
     // Faults
 
     private void drawFaults() {
-        int count = 3 + random.nextInt(8);
+        int count = 3 + random.nextInt(11);
         for (int i = 0; i < count; i++) {
             long at = 2_500 * MS + (long) (random.nextDouble() * (FAULTS_END - 3_000 * MS));
             long down = (20 + random.nextInt(1500)) * MS;
-            int kind = random.nextInt(10);
+            // Past the acknowledgement timeout (2 s) as often as not.
+            long longer = (100 + random.nextInt(3900)) * MS;
+            int kind = random.nextInt(16);
             Node node = random.nextBoolean() ? a : b;
             if (kind < 4) {
                 net.after(at, () -> cutLink(down));
-            } else if (kind < 8) {
+            } else if (kind < 6) {
+                net.after(at, () -> stallToward(node, longer));
+            } else if (kind < 9) {
                 net.after(at, () -> crash(node, false, down));
-            } else {
+            } else if (kind < 11) {
                 net.after(at, () -> crash(node, true, down));
+            } else if (kind < 13) {
+                net.after(at, () -> hangDisk(node, longer));
+            } else if (kind < 14) {
+                net.after(at, () -> failDisk(node));
+            } else {
+                net.after(at, () -> cutLink(down));
             }
+        }
+    }
+
+    /** One way only: frames toward the node wait in TCP until the stall ends; no new connection is made. */
+    private void stallToward(Node node, long downNanos) {
+        faults++;
+        long until = time.now() + downNanos;
+        log("the data channel toward " + node.name + " stalls for " + downNanos / MS + " ms");
+        if (node == a) {
+            stallToA = Math.max(stallToA, until);
+        } else {
+            stallToB = Math.max(stallToB, until);
+        }
+    }
+
+    /** The disk stops answering: the node's I/O threads (and the volume's timers on them) stop. */
+    private void hangDisk(Node node, long downNanos) {
+        if (!node.up) {
+            return;
+        }
+        faults++;
+        String owner = node.owner;
+        log(node.name + "'s disk hangs for " + downNanos / MS + " ms" + (node.primary ? " (primary)" : " (backup)"));
+        node.hung = true;
+        time.hold(owner);
+        time.hold(owner + "/reads");
+        net.after(downNanos, () -> {
+            time.release(owner);
+            time.release(owner + "/reads");
+            if (node.owner.equals(owner)) {
+                node.hung = false;
+            }
+            log(node.name + "'s disk answers again");
+        });
+    }
+
+    /**
+     * The disk fails for good (EIO), noticed at once (a read is sent to it). Only while the copies
+     * are in sync, the other disk is sound and neither node is stalled: a copy that fails, or whose
+     * failure goes unnoticed, while it holds the only newest data is a double failure, which no
+     * two-copy design survives (ENOSPC on writes only is such a failure when no write comes).
+     */
+    private void failDisk(Node node) {
+        if (!node.up || !node.peer.up || a.diskFailed || b.diskFailed || node.hung || node.peer.hung
+                || time.now() < stallToA || time.now() < stallToB
+                || node.volume.state() != ReplicationState.SYNCED
+                || node.peer.volume.state() != ReplicationState.SYNCED) {
+            return;
+        }
+        faults++;
+        node.diskFailed = true;
+        log(node.name + "'s disk fails (EIO)" + (node.primary ? " (primary)" : " (backup)"));
+        node.disk.failing(true);
+        node.volume.read(0, ByteBuffer.allocate(BLOCK));
+    }
+
+    /**
+     * Rule 5: a primary whose copy failed hands its role to a backup whose copy is up to date,
+     * once it has drained what it was sent (a planned handover: the old one demotes, then the new
+     * one promotes).
+     */
+    private void failover() {
+        Node old = serving();
+        if (old != null && !handingOver && old.volume.dataState() == DataState.FAILED && old.peer.up
+                && session != null && old.peer.volume.dataState() == DataState.UP_TO_DATE) {
+            handingOver = true;
+            old.draining = true;
+            log(old.name + " hands the primary role to " + old.peer.name + " (its copy failed)");
+            net.after(MS, () -> completeHandover(old, old.owner, time.now()));
+        }
+        net.after(100 * MS, this::failover);
+    }
+
+    private void completeHandover(Node old, String owner, long began) {
+        Node next = old.peer;
+        if (!old.up || !old.owner.equals(owner)) {
+            // It went down meanwhile: the takeover rule decides.
+            old.draining = false;
+            handingOver = false;
+            log("the handover ends: " + old.name + " went down");
+            return;
+        }
+        if (!next.up || next.volume.dataState() != DataState.UP_TO_DATE) {
+            old.draining = false;
+            handingOver = false;
+            log("the handover is abandoned: " + next.name + " is " + (next.up ? next.volume.dataState() : "down"));
+            return;
+        }
+        if (outstanding.getOrDefault(owner, 0) > 0) {
+            net.after(MS, () -> completeHandover(old, owner, began));
+            return;
+        }
+        old.primary = false;
+        old.draining = false;
+        old.volume.roleChanged();
+        next.primary = true;
+        next.volume.roleChanged();
+        handingOver = false;
+        log(next.name + " is primary after a handover of " + (time.now() - began) / MS + " ms");
+    }
+
+    /** Once no longer primary, a node whose disk failed gets a blank one and a full resync. */
+    private void replaceFailedDisks() {
+        boolean waiting = false;
+        for (Node node : List.of(a, b)) {
+            if (!node.diskFailed) {
+                continue;
+            }
+            if (node.primary) {
+                waiting = true;
+                continue;
+            }
+            log(node.name + "'s failed disk is replaced by a blank one");
+            if (node.up) {
+                closeSession(node.name + " stops for its new disk");
+                node.stop();
+            }
+            try (Stream<Path> files = Files.walk(node.directory)) {
+                for (Path file : files.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.delete(file);
+                }
+            } catch (NoSuchFileException e) {
+                // Never opened: nothing to remove.
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            node.disk = new SimDisk((int) SIZE);
+            node.diskFailed = false;
+            node.start();
+        }
+        if (waiting) {
+            net.after(100 * MS, this::replaceFailedDisks);
         }
     }
 
@@ -190,6 +351,11 @@ final class VolumePairSimulation {
 
     private void crash(Node node, boolean powerCut, long downNanos) {
         if (!node.up) {
+            return;
+        }
+        if (powerCut && node.peer.diskFailed && node.peer.primary) {
+            // The primary's disk failed and it serves from this node's copy: a power cut here loses
+            // acknowledged writes that no other copy holds, a double failure.
             return;
         }
         faults++;
@@ -231,11 +397,14 @@ final class VolumePairSimulation {
     private void heal() {
         log("faults end");
         linkCut = false;
+        stallToA = 0;
+        stallToB = 0;
         for (Node node : List.of(a, b)) {
             if (!node.up) {
                 node.start();
             }
         }
+        replaceFailedDisks();
         // Quiet time, then the client stops and the final check waits for the pair to converge.
         client.after(15_000 * MS, () -> clientRunning = false);
     }
@@ -244,7 +413,7 @@ final class VolumePairSimulation {
     // The data channel and the heartbeats
 
     private void maintainLink() {
-        if (session == null && !linkCut && a.up && b.up) {
+        if (session == null && !linkCut && a.up && b.up && time.now() >= stallToA && time.now() >= stallToB) {
             session = new Session(a, b);
             log("data channel up (" + a.owner + ", " + b.owner + ")");
             Session opened = session;
@@ -313,6 +482,7 @@ final class VolumePairSimulation {
                     // goes down are the cases that matter), more for a longer frame.
                     long at = time.now() + 200_000 + random.nextInt(3_000_000) + length * 2L;
                     at = Math.max(at, target == a ? lastToA : lastToB);
+                    at = Math.max(at, target == a ? stallToA : stallToB);
                     if (target == a) {
                         lastToA = at;
                     } else {
@@ -354,7 +524,7 @@ final class VolumePairSimulation {
 
     private Node serving() {
         for (Node node : List.of(a, b)) {
-            if (node.up && node.primary) {
+            if (node.up && node.primary && !node.draining) {
                 return node;
             }
         }
@@ -534,8 +704,14 @@ final class VolumePairSimulation {
         final String name;
         final Path directory;
         final int tag;
-        final SimDisk disk = new SimDisk((int) SIZE);
+        SimDisk disk = new SimDisk((int) SIZE);
         Node peer;
+        /** Its disk failed (a fault drawn) and waits to be replaced. */
+        boolean diskFailed;
+        /** Handing its primary role over: the client sends it nothing new. */
+        boolean draining;
+        /** Its disk hangs (its I/O threads are held). */
+        boolean hung;
         ReplicatedVolume volume;
         String owner = "";
         int incarnation;
@@ -567,6 +743,7 @@ final class VolumePairSimulation {
 
         void stop() {
             up = false;
+            hung = false;
             time.drop(owner);
             time.drop(owner + "/reads");
             volume = null;

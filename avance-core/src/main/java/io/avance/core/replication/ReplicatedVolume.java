@@ -1568,10 +1568,17 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
                 if (outOfSync.dirtyBytes() == 0) {
                     // The peer's copy lacks nothing: it is complete, and it learns so as after any
                     // resync (up to date, so that rule 5's failover can hand it the primary role).
-                    sendResyncDone();
-                    transition(ReplicationState.SYNCED, "the local disk failed; the peer's copy is complete: reads "
-                            + "and writes go to it");
-                    return;
+                    // The metadata may sit on the failed disk: if it cannot be written, the peer is
+                    // not told, and stays a sync target as before.
+                    try {
+                        sendResyncDone();
+                        transition(ReplicationState.SYNCED, "the local disk failed; the peer's copy is complete: "
+                                + "reads and writes go to it");
+                        return;
+                    } catch (RuntimeException e) {
+                        LOG.log(Level.WARNING, "volume {0}: cannot record that the peer''s copy is complete: {1}",
+                                spec.name(), e.getMessage());
+                    }
                 }
                 LOG.log(Level.WARNING, "volume {0}: the local disk failed; serving the peer''s copy, in which {1} bytes "
                         + "are unavailable", spec.name(), outOfSync.dirtyBytes());

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs inside the Xen dom0 of the test image (called by its /init): the JUnit Platform console
-# launcher over the *InDom0 test classes on the jlinked JRE, one class at a time (a busy dom0 makes
-# the test guests fault under nested emulation: avance-xen-binding/README-xen.md), then the XML report back to the
+# launcher over the *InDom0 test classes on the jlinked JRE, two classes at a time (a guest boot
+# keeps one emulated CPU busy while dom0 mostly waits), then the XML report back to the
 # host over the serial console, gzipped and base64-encoded between markers, with its SHA-256 so
 # that the host can tell a clean copy from one that Xen's console messages broke into.
 cd /avance || exit 1
@@ -27,7 +27,11 @@ echo "avance-dom0: tests start at $(cut -d' ' -f1 /proc/uptime) s"
   --exclude-engine=junit-vintage --exclude-engine=junit-platform-suite \
   --config=junit.jupiter.execution.timeout.default=150s \
   --config=junit.jupiter.execution.timeout.thread.mode.default=SEPARATE_THREAD \
-  --config=junit.jupiter.execution.parallel.enabled=false &
+  --config=junit.jupiter.execution.parallel.enabled=true \
+  --config=junit.jupiter.execution.parallel.mode.default=same_thread \
+  --config=junit.jupiter.execution.parallel.mode.classes.default=concurrent \
+  --config=junit.jupiter.execution.parallel.config.strategy=fixed \
+  --config=junit.jupiter.execution.parallel.config.fixed.parallelism=2 &
 java=$!
 # A thread dump on the console if the tests are still running near the host's time limit.
 dump_after=400

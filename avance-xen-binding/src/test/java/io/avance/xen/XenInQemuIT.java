@@ -58,7 +58,7 @@ class XenInQemuIT {
         Path work = property("avance.xen.work");
         Path lib = property("avance.xen.lib");
         Path cache = property("avance.xen.cache");
-        int timeout = Integer.getInteger("avance.xen.timeoutSeconds", 2400);
+        int timeout = Integer.getInteger("avance.xen.timeoutSeconds", 1200);
         Path payload = work.resolve("payload");
         deleteTree(payload);
         Files.createDirectories(payload.resolve("lib"));

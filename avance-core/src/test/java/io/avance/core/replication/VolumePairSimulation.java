@@ -353,9 +353,11 @@ final class VolumePairSimulation {
         if (!node.up) {
             return;
         }
-        if (powerCut && node.peer.diskFailed && node.peer.primary) {
-            // The primary's disk failed and it serves from this node's copy: a power cut here loses
-            // acknowledged writes that no other copy holds, a double failure.
+        if (powerCut && node.peer.diskFailed
+                && (node.peer.primary || node.peer.volume == null || node.peer.volume.dataState() != DataState.FAILED)) {
+            // The other disk failed, and either that node serves from this node's copy or it has
+            // not noticed yet (a backup notices at its next write): a power cut here loses
+            // acknowledged writes that no readable copy holds, a double failure.
             return;
         }
         faults++;

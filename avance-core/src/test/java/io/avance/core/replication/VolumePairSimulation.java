@@ -1,5 +1,7 @@
 package io.avance.core.replication;
 
+import com.google.common.io.MoreFiles;
+import com.google.common.io.RecursiveDeleteOption;
 import io.avance.api.replication.DataState;
 import io.avance.api.replication.ReplicationState;
 import io.avance.api.replication.ResyncProgress;
@@ -14,18 +16,15 @@ import io.netty.buffer.UnpooledByteBufAllocator;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
-import java.util.stream.Stream;
 
 /**
  * Two real {@link ReplicatedVolume}s, primary and backup, on one virtual clock, over a simulated
@@ -320,10 +319,8 @@ final class VolumePairSimulation {
                 closeSession(node.name + " stops for its new disk");
                 node.stop();
             }
-            try (Stream<Path> files = Files.walk(node.directory)) {
-                for (Path file : files.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.delete(file);
-                }
+            try {
+                MoreFiles.deleteRecursively(node.directory, RecursiveDeleteOption.ALLOW_INSECURE);
             } catch (NoSuchFileException e) {
                 // Never opened: nothing to remove.
             } catch (IOException e) {

@@ -36,6 +36,11 @@ import java.util.regex.Pattern;
  *   <li>{@code xen.pvgrub}: the pvgrub2 image for that (default {@value #DEFAULT_PVGRUB}).</li>
  *   <li>{@code xen.ramdisk}: the absolute path of an initial ramdisk (needs a kernel).</li>
  *   <li>{@code xen.cmdline}: the kernel command line (at most 2048 bytes).</li>
+ *   <li>{@code xen.cpus}: the physical CPUs every vCPU of the guest may run on (hard affinity),
+ *       as {@code xl}'s {@code cpus} writes them: CPU numbers and ranges separated by commas,
+ *       {@code 2-3} or {@code 0,4-7}. For keeping guests off the CPUs that dom0 is pinned to
+ *       ({@code dom0_vcpus_pin}). The numbers are the host's: the other host of the pair needs
+ *       the same ones, since a migrated or rebuilt guest keeps its spec.</li>
  * </ul>
  *
  * <p>Disks are the volumes' NBD exports, attached in dom0 by the hotplug script
@@ -60,8 +65,12 @@ final class DomainConfigJson {
     static final String CMDLINE = "xen.cmdline";
     /** The pvgrub2 image option. */
     static final String PVGRUB = "xen.pvgrub";
+    /** The CPU affinity option. */
+    static final String CPUS = "xen.cpus";
     /** Every option the adapter knows. */
-    static final Set<String> OPTIONS = Set.of(TYPE, KERNEL, RAMDISK, CMDLINE, PVGRUB);
+    static final Set<String> OPTIONS = Set.of(TYPE, KERNEL, RAMDISK, CMDLINE, PVGRUB, CPUS);
+    /** The highest physical CPU number {@code xen.cpus} may name (Xen's {@code NR_CPUS} is at most 4096). */
+    static final int MAX_CPU = 4095;
     /** Debian's pvgrub2 for PVH guests (package grub-xen-host). */
     static final String DEFAULT_PVGRUB = "/usr/lib/grub-xen/grub-i386-xen_pvh.bin";
     /** The block hotplug script that attaches an NBD export in dom0 (in /etc/xen/scripts). */
@@ -72,6 +81,7 @@ final class DomainConfigJson {
     static final int MAX_CMDLINE_BYTES = 2048;
 
     private static final Pattern PATH = Pattern.compile("/[^\\u0000\\n\\r]*");
+    private static final Pattern CPU_LIST = Pattern.compile("\\d{1,4}(-\\d{1,4})?(,\\d{1,4}(-\\d{1,4})?)*");
 
     /** The guest types the adapter supports. */
     enum GuestType {
@@ -88,8 +98,10 @@ final class DomainConfigJson {
      * @param kernel  the kernel path
      * @param ramdisk the ramdisk path
      * @param cmdline the kernel command line
+     * @param cpus    the physical CPUs the guest's vCPUs may run on, ascending; empty for any
      */
-    record Settings(GuestType type, Optional<String> kernel, Optional<String> ramdisk, Optional<String> cmdline) {
+    record Settings(GuestType type, Optional<String> kernel, Optional<String> ramdisk, Optional<String> cmdline,
+            List<Integer> cpus) {
     }
 
     private DomainConfigJson() {
@@ -153,7 +165,29 @@ final class DomainConfigJson {
         if (spec.disks().size() > 26) {
             throw refuse(spec, "at most 26 disks (xvda to xvdz), was " + spec.disks().size());
         }
-        return new Settings(type, kernel, ramdisk, cmdline);
+        List<Integer> cpus = spec.option(CPUS).map(text -> cpuList(spec, text)).orElse(List.of());
+        return new Settings(type, kernel, ramdisk, cmdline, cpus);
+    }
+
+    /** Parses {@code xen.cpus}: {@code 2}, {@code 2-3}, {@code 0,4-7}; at least one CPU. */
+    private static List<Integer> cpuList(VmSpec spec, String text) {
+        if (!CPU_LIST.matcher(text).matches()) {
+            throw refuse(spec, CPUS + " must list CPU numbers and ranges separated by commas, like 2-3 or 0,4-7,"
+                    + " was '" + text + "'");
+        }
+        java.util.TreeSet<Integer> cpus = new java.util.TreeSet<>();
+        for (String part : text.split(",")) {
+            String[] ends = part.split("-");
+            int from = Integer.parseInt(ends[0]);
+            int to = ends.length == 2 ? Integer.parseInt(ends[1]) : from;
+            if (to < from || to > MAX_CPU) {
+                throw refuse(spec, CPUS + " has the range '" + part + "': CPU numbers go up, from 0 to " + MAX_CPU);
+            }
+            for (int cpu = from; cpu <= to; cpu++) {
+                cpus.add(cpu);
+            }
+        }
+        return List.copyOf(cpus);
     }
 
     private static void checkPath(VmSpec spec, String key, String path) {
@@ -194,6 +228,14 @@ final class DomainConfigJson {
         settings.kernel().ifPresent(path -> buildInfo.put("kernel", path));
         settings.ramdisk().ifPresent(path -> buildInfo.put("ramdisk", path));
         settings.cmdline().ifPresent(text -> buildInfo.put("cmdline", text));
+        if (!settings.cpus().isEmpty()) {
+            // One bitmap per vCPU, as xl's cpus= makes; libxl writes a bitmap as its set bits.
+            List<Object> affinity = new ArrayList<>();
+            for (int vcpu = 0; vcpu < spec.cores(); vcpu++) {
+                affinity.add(settings.cpus().stream().map(Integer::longValue).toList());
+            }
+            buildInfo.put("vcpu_hard_affinity", affinity);
+        }
         buildInfo.put("type." + type, new LinkedHashMap<String, Object>());
         Map<String, Object> config = new LinkedHashMap<>();
         config.put("c_info", createInfo);

@@ -96,6 +96,25 @@ class DomainConfigJsonTest {
         assertRefused(pvh("a", Map.of("xen.cmdline", "x".repeat(2049))), "longer than 2048");
         assertRefused(new VmSpec("a", 129, 1L << 27, List.of(), List.of(), Map.of("xen.kernel", "/k")),
                 "at most 128");
+        assertRefused(pvh("a", Map.of("xen.cpus", "all")), "xen.cpus must list CPU numbers and ranges");
+        assertRefused(pvh("a", Map.of("xen.cpus", "2,")), "was '2,'");
+        assertRefused(pvh("a", Map.of("xen.cpus", "^1")), "was '^1'");
+        assertRefused(pvh("a", Map.of("xen.cpus", "3-2")), "the range '3-2'");
+        assertRefused(pvh("a", Map.of("xen.cpus", "0-4096")), "from 0 to 4095");
+    }
+
+    @Test
+    void pinsEveryVcpuToTheListedCpus() {
+        Map<String, Object> config = DomainConfigJson.build(pvh("web1", Map.of("xen.cpus", "5,2-3,3")), "web1", ID,
+                List.of());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> buildInfo = (Map<String, Object>) config.get("b_info");
+        // Two vCPUs, each with the set of CPUs in ascending order, once each.
+        assertEquals(List.of(List.of(2L, 3L, 5L), List.of(2L, 3L, 5L)), buildInfo.get("vcpu_hard_affinity"));
+        Map<String, Object> unpinned = DomainConfigJson.build(pvh("web1", Map.of()), "web1", ID, List.of());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> unpinnedInfo = (Map<String, Object>) unpinned.get("b_info");
+        assertTrue(!unpinnedInfo.containsKey("vcpu_hard_affinity"), unpinnedInfo.toString());
     }
 
     private static void assertRefused(VmSpec spec, String why) {

@@ -41,13 +41,14 @@ class LibxlConfigTest {
         assertEquals("OK pvh-incoming", lines.get(2), output);
         assertEquals("OK hvm-disks-nics", lines.get(3), output);
         assertEquals("OK pvh-boot-from-disk", lines.get(4), output);
-        assertTrue(lines.get(5).startsWith("REFUSED misspelt-key: ")
-                && lines.get(5).contains("b_info.kernal is missing (libxl ignored it)"), output);
-        assertTrue(lines.get(6).startsWith("REFUSED string-for-number: ")
-                && lines.get(6).contains("b_info.max_vcpus"), output);
-        assertTrue(lines.get(7).startsWith("REFUSED unknown-enum: ")
-                && lines.get(7).contains("libxl_domain_config_from_json of VM 'unknown-enum' failed: ERROR_FAIL"),
+        assertEquals("OK pvh-pinned", lines.get(5), output);
+        assertTrue(lines.get(6).startsWith("REFUSED misspelt-key: ")
+                && lines.get(6).contains("b_info.kernal is missing (libxl ignored it)"), output);
+        assertTrue(lines.get(7).startsWith("REFUSED string-for-number: ")
+                && lines.get(7).contains("b_info.max_vcpus"), output);
+        assertTrue(lines.get(8).startsWith("REFUSED unknown-enum: ")
+                && lines.get(8).contains("libxl_domain_config_from_json of VM 'unknown-enum' failed: ERROR_FAIL"),
                 output);
-        assertEquals("done", lines.get(8), output);
+        assertEquals("done", lines.get(9), output);
     }
 }

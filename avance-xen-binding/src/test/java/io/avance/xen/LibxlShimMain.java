@@ -56,6 +56,10 @@ public final class LibxlShimMain {
                 List.of(new VmSpec.Network("lan", java.util.Optional.empty())), Map.of());
         check(libraries, context.getValue(), "pvh-boot-from-disk", DomainConfigJson.build(fromDisk, "web1", uuid,
                 List.of(java.net.URI.create("nbd://127.0.0.1:10809/web-disk"))));
+        // Two vCPUs kept on the host's CPUs 2 and 3, off dom0's.
+        VmSpec pinned = new VmSpec("pinned1", 2, 128L << 20, List.of(), List.of(), Map.of("xen.kernel",
+                "/boot/vmlinuz", "xen.cpus", "2-3"));
+        check(libraries, context.getValue(), "pvh-pinned", DomainConfigJson.build(pinned, "pinned1", uuid, List.of()));
         // What libxl alone would accept silently: a misspelt key, and a string for a number.
         Map<String, Object> typo = DomainConfigJson.build(pvh, "pvh1", uuid, List.of());
         @SuppressWarnings("unchecked")

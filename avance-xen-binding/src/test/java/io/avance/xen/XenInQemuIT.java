@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
@@ -106,19 +105,13 @@ class XenInQemuIT {
         }
         byte[] report = report(console, serial, "REPORT");
         Files.write(work.resolve("TEST-in-dom0.xml"), report);
-        byte[] rerun = console.contains("AVANCE-RERUN-BEGIN") ? report(console, serial, "RERUN") : null;
-        Set<String> passedOnRerun = Set.of();
-        if (rerun != null) {
-            Files.write(work.resolve("TEST-in-dom0-rerun.xml"), rerun);
-            passedOnRerun = passedOnRerun(rerun);
-        }
-        List<DynamicTest> tests = tests(report, passedOnRerun);
+        List<DynamicTest> tests = tests(report);
         assertTrue(tests.size() >= (select.isBlank() ? 10 : 1),
                 "dom0 ran only " + tests.size() + " tests; serial log " + serial);
         return tests.stream();
     }
 
-    /** An XML report dom0 sent ({@code kind} REPORT, or RERUN for its failed tests' rerun), checked against its SHA-256. */
+    /** The XML report dom0 sent ({@code kind} REPORT), checked against its SHA-256. */
     private static byte[] report(String console, Path serial, String kind) throws Exception {
         String[] lines = console.replace("\r", "").split("\n");
         String sha = null;
@@ -146,38 +139,8 @@ class XenInQemuIT {
         }
     }
 
-    /** The unique ids of the test cases that passed in the rerun report. */
-    private static Set<String> passedOnRerun(byte[] rerun) throws Exception {
-        Document document = DocumentBuilderFactory.newInstance().newDocumentBuilder()
-                .parse(new ByteArrayInputStream(rerun));
-        NodeList cases = document.getElementsByTagName("testcase");
-        Set<String> passed = new java.util.HashSet<>();
-        for (int i = 0; i < cases.getLength(); i++) {
-            Element testcase = (Element) cases.item(i);
-            if (first(testcase, "failure") == null && first(testcase, "error") == null
-                    && first(testcase, "skipped") == null) {
-                uniqueId(testcase).ifPresent(passed::add);
-            }
-        }
-        return passed;
-    }
-
-    /** The test's unique id, which the console launcher writes into its output. */
-    private static java.util.Optional<String> uniqueId(Element testcase) {
-        Element output = first(testcase, "system-out");
-        if (output == null) {
-            return java.util.Optional.empty();
-        }
-        return output.getTextContent().lines().filter(line -> line.startsWith("unique-id: "))
-                .map(line -> line.substring("unique-id: ".length()).strip()).findFirst();
-    }
-
-    /**
-     * One dynamic test per test case of the report, passing or failing as it did in dom0; a test
-     * that failed and then passed when dom0 ran it again alone passes, with its first failure
-     * printed (the guest kernel's suspend under nested emulation is the known cause).
-     */
-    private static List<DynamicTest> tests(byte[] report, Set<String> passedOnRerun) throws Exception {
+    /** One dynamic test per test case of the report, passing or failing as it did in dom0. */
+    private static List<DynamicTest> tests(byte[] report) throws Exception {
         Document document = DocumentBuilderFactory.newInstance().newDocumentBuilder()
                 .parse(new ByteArrayInputStream(report));
         NodeList cases = document.getElementsByTagName("testcase");
@@ -191,17 +154,11 @@ class XenInQemuIT {
             Element skipped = first(testcase, "skipped");
             Element output = first(testcase, "system-out");
             String out = output == null ? "" : output.getTextContent();
-            java.util.Optional<String> id = uniqueId(testcase);
             tests.add(DynamicTest.dynamicTest(name, () -> {
                 if (!out.isBlank()) {
                     System.out.println(out.strip());
                 }
                 Element problem = failure != null ? failure : error;
-                if (problem != null && id.isPresent() && passedOnRerun.contains(id.get())) {
-                    System.out.println("FLAKY in dom0: passed on its rerun after failing with: "
-                            + problem.getAttribute("message"));
-                    return;
-                }
                 if (problem != null) {
                     throw new AssertionError("failed in dom0: " + problem.getAttribute("message") + "\n"
                             + problem.getTextContent());

@@ -49,7 +49,8 @@ class XenLifecycleInDom0 {
     @Order(1)
     void describesTheHost() {
         HostResources host = xen.adapter.hostResources();
-        assertEquals(2, host.cores(), "QEMU gives Xen two CPUs");
+        assertEquals(4, host.cores(), "QEMU gives Xen four CPUs (.ci/xen/boot.sh)");
+        assertEquals(Optional.of("2-3"), Dom0Fixture.GUEST_CPUS, "dom0 is pinned to CPUs 0 and 1, the guests get the rest");
         // 2 GiB machine, 1 GiB for dom0: the rest is Xen's and the guests' (other test classes
         // run guests meanwhile).
         assertTrue(host.memoryBytes() > 128L << 20 && host.memoryBytes() < 1L << 30, "free " + host.memoryBytes());
@@ -98,6 +99,10 @@ class XenLifecycleInDom0 {
         assertEquals(128L << 20, running.memoryBytes(), "Xen's memory target for the guest");
         String xl = Dom0Fixture.run("xl", "list");
         assertTrue(xl.contains("life1"), xl);
+        // xen.cpus reached Xen: the guest's vCPU has a hard affinity to the CPUs the fixture gave it.
+        String vcpus = Dom0Fixture.run("xl", "vcpu-list", "life1");
+        assertTrue(vcpus.lines().anyMatch(line -> line.startsWith("life1 ")
+                && line.strip().endsWith(Dom0Fixture.GUEST_CPUS.orElseThrow() + " / all")), vcpus);
         HypervisorException again = assertThrows(HypervisorException.class, () -> xen.adapter.start("life1"));
         assertTrue(again.getMessage().contains("already running"), again.getMessage());
         // The guest's init says it is up on its console.

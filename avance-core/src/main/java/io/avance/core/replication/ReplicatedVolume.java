@@ -1450,7 +1450,11 @@ public final class ReplicatedVolume implements Volume, AutoCloseable {
             transition(ReplicationState.SPLIT_BRAIN, "the copies differ in size");
             return;
         }
-        SyncDecision decision = localFailed ? SyncDecision.IN_SYNC : SyncDecision.decide(meta.generation(), generation);
+        // Decided from the generations even when this disk failed: its metadata still says which
+        // copy the bitmap describes. A failed disk is never a resync source (onBitmapWords), so a
+        // peer whose copy is not that one (FULL: a blank replacement, or older than the bitmap can
+        // say) has every block marked and unreadable, rather than served as current.
+        SyncDecision decision = SyncDecision.decide(meta.generation(), generation);
         if (!peerConsistent && (decision == SyncDecision.IN_SYNC)) {
             decision = SyncDecision.BITMAP;
         }

@@ -284,6 +284,41 @@ class ReplicationTest {
     }
 
     @Test
+    void aPrimaryWhoseDiskFailedDoesNotServeABlankReplacementOfTheBackupsCopyAsCurrent() throws Exception {
+        FailingBlockStores storesA = new FailingBlockStores(BlockStoreFactory.files());
+        try (ReplicaPair pair = new ReplicaPair(directory, storesA, BlockStoreFactory.files(), 0)) {
+            Volume volume = startSynced(pair, VolumeSpec.of("v", 8 * MIB));
+            byte[] written = bytes(new Random(10), (int) MIB);
+            volume.write(0, ByteBuffer.wrap(written), true).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            storesA.fail("v");
+            ByteBuffer read = ByteBuffer.allocate(4096);
+            volume.read(0, read).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            assertEquals(DataState.FAILED, pair.a().volumes().dataState());
+
+            // The backup's disk is replaced too: its directory is wiped and it starts again, empty.
+            // No copy of the written data is left: reading it must fail, never return zeros.
+            pair.b().restart(List.of());
+            pair.disconnect();
+            try (var files = Files.list(pair.b().directory())) {
+                for (Path path : files.toList()) {
+                    Files.delete(path);
+                }
+            }
+            pair.b().restart(List.of());
+            pair.connect();
+            pair.await(() -> state(pair.a(), "v") == ReplicationState.SYNCED, LIMIT,
+                    () -> "the failed primary never took the blank copy's description: " + volume.status());
+            ExecutionException refused = assertThrows(ExecutionException.class,
+                    () -> volume.read(0, ByteBuffer.allocate(4096)).toCompletableFuture().get(30, TimeUnit.SECONDS),
+                    "the blank replacement was served as the volume's data");
+            assertTrue(refused.getCause() instanceof VolumeException, refused.toString());
+            assertEquals(8 * MIB, volume.status().dirtyBytes(), "every block is unavailable: " + volume.status());
+            assertTrue(pair.b().volumes().volume("v").orElseThrow().dataState() != DataState.UP_TO_DATE,
+                    "the blank copy was called up to date, and rule 5 would hand it the primary role");
+        }
+    }
+
+    @Test
     void aStandaloneNodeTracksEveryWriteForThePeerThatJoinsLater() throws Exception {
         try (ReplicaPair pair = new ReplicaPair(directory)) {
             pair.a().setPrimary(true);

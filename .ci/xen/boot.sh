@@ -7,8 +7,8 @@
 # +svm,+npt give Xen hardware-assisted paging, which PVH and HVM guests need: Debian's
 # hypervisor is built without shadow paging. Four CPUs: dom0's two vCPUs are pinned to CPUs 0 and 1
 # (dom0_vcpus_pin) and the test guests run on 2 and 3 (dom0-run-tests.sh), since a guest that
-# shares a CPU with a busy dom0 faults now and then under this nested emulation (README-xen.md). The run ends when dom0 powers off, or is killed
-# at the timeout (exit 124).
+# shares a CPU with a busy dom0 faults now and then under this nested emulation (README-xen.md).
+# The run ends when dom0 powers off, or is killed at the timeout (exit 124).
 set -euo pipefail
 img=$(realpath "$1"); log=$2; limit=$3
 exec timeout -k 5 "$limit" qemu-system-x86_64 \

@@ -62,6 +62,16 @@ status=$?
 kill "$watchdog" 2>/dev/null
 echo "avance-dom0: tests end at $(cut -d' ' -f1 /proc/uptime) s, launcher exit $status"
 xl list
+# Processes left behind (a child libxl forked that never exited keeps a libxl call waiting):
+# each one's parent, state, and where it sleeps in the kernel.
+for p in /proc/[0-9]*; do
+  case "$(cat "$p/comm" 2>/dev/null)" in
+    java|libxl-save-help*|xl)
+      echo "process ${p#/proc/} $(cat "$p/comm") ppid $(sed -n 's/^PPid:[[:space:]]*//p' "$p/status")" \
+        "state $(sed -n 's/^State:[[:space:]]*//p' "$p/status") wchan $(cat "$p/wchan" 2>/dev/null)"
+      cat "$p/stack" 2>/dev/null | head -12 ;;
+  esac
+done
 for crash in /avance/hs_err_pid*.log; do
   [ -f "$crash" ] || continue
   echo "---- $crash"

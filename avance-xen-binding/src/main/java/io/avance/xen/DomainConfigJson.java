@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
 import java.util.regex.Pattern;
 
@@ -175,7 +176,7 @@ final class DomainConfigJson {
             throw refuse(spec, CPUS + " must list CPU numbers and ranges separated by commas, like 2-3 or 0,4-7,"
                     + " was '" + text + "'");
         }
-        java.util.TreeSet<Integer> cpus = new java.util.TreeSet<>();
+        TreeSet<Integer> cpus = new TreeSet<>();
         for (String part : text.split(",")) {
             String[] ends = part.split("-");
             int from = Integer.parseInt(ends[0]);

@@ -9,13 +9,15 @@ import java.util.List;
 /**
  * A simulated disk with a volatile write cache: a write is visible at once (the page cache) but
  * durable only after a {@link #sync()}; a power cut loses what was not synced, a process crash
- * loses nothing. It can be told to fail every operation (EIO).
+ * loses nothing. It can be told to fail every operation (EIO), or to be full: writes fail with
+ * ENOSPC while reads and syncs go on, so the failure stays latent until the next write.
  */
 final class SimDisk implements BlockStore {
 
     private final byte[] durable;
     private final List<Pending> cache = new ArrayList<>();
     private boolean failing;
+    private boolean full;
     private long syncs;
 
     private record Pending(long offset, byte[] bytes) {
@@ -33,6 +35,11 @@ final class SimDisk implements BlockStore {
     /** @param failing whether every operation fails from now on */
     void failing(boolean failing) {
         this.failing = failing;
+    }
+
+    /** @param full whether writes fail for lack of space from now on (reads and syncs still work) */
+    void full(boolean full) {
+        this.full = full;
     }
 
     /** @return the disk's contents as a reader sees them now (cache included) */
@@ -74,6 +81,7 @@ final class SimDisk implements BlockStore {
     @Override
     public void write(long offset, ByteBuffer source) throws IOException {
         check("write", offset, source.remaining());
+        checkSpace("write", offset);
         byte[] bytes = new byte[source.remaining()];
         source.get(bytes);
         cache.add(new Pending(offset, bytes));
@@ -82,6 +90,7 @@ final class SimDisk implements BlockStore {
     @Override
     public void writeZeroes(long offset, long length) throws IOException {
         check("write zeroes", offset, length);
+        checkSpace("write zeroes", offset);
         cache.add(new Pending(offset, new byte[(int) length]));
     }
 
@@ -98,6 +107,12 @@ final class SimDisk implements BlockStore {
     @Override
     public void close() {
         // The disk outlives the process that had it open.
+    }
+
+    private void checkSpace(String operation, long offset) throws IOException {
+        if (full) {
+            throw new IOException("No space left on device (simulated, " + operation + " at " + offset + ")");
+        }
     }
 
     private void check(String operation, long offset, long length) throws IOException {

@@ -34,7 +34,8 @@ import java.util.concurrent.CompletableFuture;
  * one-way stalls of the data channel (TCP holds the frames toward a node, and no new connection
  * can be made, until it heals), process crashes (the page cache survives) and power cuts (unsynced
  * writes lost), after which the backup takes over if its copy is up to date; disks that hang (the
- * node's I/O threads stop for up to 4 s) and disks that fail (EIO on everything), after which a
+ * node's I/O threads stop for up to 4 s), disks that fail (EIO on everything, noticed at once) and
+ * disks that fill up (ENOSPC on writes only: latent until the node's next write), after which a
  * primary hands its role to an up-to-date backup (rule 5's failover) and the failed disk is
  * replaced by a blank one once the faults end. Everything runs on the calling
  * thread; a seed replays exactly.
@@ -203,6 +204,14 @@ final class VolumePairSimulation {
                 net.after(at, () -> cutLink(down));
             }
         }
+        // Drawn from a stream of its own, so that the draws above (and the seeds that tests name)
+        // keep their schedules.
+        Random more = new Random(seed * 0x9E3779B97F4A7C15L + 11);
+        if (more.nextInt(4) == 0) {
+            long at = 2_500 * MS + (long) (more.nextDouble() * (FAULTS_END - 3_000 * MS));
+            Node node = more.nextBoolean() ? a : b;
+            net.after(at, () -> fillDisk(node));
+        }
     }
 
     /** One way only: frames toward the node wait in TCP until the stall ends; no new connection is made. */
@@ -256,6 +265,24 @@ final class VolumePairSimulation {
         log(node.name + "'s disk fails (EIO)" + (node.primary ? " (primary)" : " (backup)"));
         node.disk.failing(true);
         node.volume.read(0, ByteBuffer.allocate(BLOCK));
+    }
+
+    /**
+     * The disk fills up (ENOSPC on every write; reads and syncs go on): the node notices at its
+     * next write, a backup at the next replicated write. Drawn under the same conditions as
+     * {@link #failDisk}; until it is noticed, the peer is not cut off by power (see {@link #crash}).
+     */
+    private void fillDisk(Node node) {
+        if (!node.up || !node.peer.up || a.diskFailed || b.diskFailed || node.hung || node.peer.hung
+                || time.now() < stallToA || time.now() < stallToB
+                || node.volume.state() != ReplicationState.SYNCED
+                || node.peer.volume.state() != ReplicationState.SYNCED) {
+            return;
+        }
+        faults++;
+        node.diskFailed = true;
+        log(node.name + "'s disk is full (ENOSPC on writes)" + (node.primary ? " (primary)" : " (backup)"));
+        node.disk.full(true);
     }
 
     /**

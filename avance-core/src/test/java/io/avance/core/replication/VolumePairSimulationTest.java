@@ -27,7 +27,7 @@ class VolumePairSimulationTest {
     /** Held, so that the quieter level stays while the simulations log thousands of state changes. */
     /** Trace markers of the faults and of the recoveries that must each occur in a full run. */
     private static final List<String> MARKERS = List.of("link cut", "stalls for", "crashes", "loses power",
-            "disk hangs", "disk fails (EIO)", "takes over", "hands the primary role", "is primary after a handover",
+            "disk hangs", "disk fails (EIO)", "disk is full (ENOSPC", "takes over", "hands the primary role", "is primary after a handover",
             "replaced by a blank one");
     private static final Logger REPLICATION = Logger.getLogger("io.avance.core.replication");
     private static Level before;

@@ -434,10 +434,15 @@ class ReplicationTest {
             // The primary's disk fails (reads go to the backup), then the backup's disk hangs.
             storesA.fail("v");
             storesB.stallReads("v");
+            long dropsBefore = drops(pair.a());
             ExecutionException failed = assertThrows(ExecutionException.class,
                     () -> volume.read(0, ByteBuffer.allocate(8192)).toCompletableFuture().get(30, TimeUnit.SECONDS));
             VolumeException cause = (VolumeException) failed.getCause();
             assertEquals(VolumeException.Reason.IO_ERROR, cause.reason(), cause.toString());
+            // The primary drops the backup that did not answer, on its own thread: wait for that,
+            // so that SYNCED below is the link back, not the state just before the drop.
+            pair.await(() -> drops(pair.a()) > dropsBefore, LIMIT,
+                    () -> "the backup that did not answer was never dropped: " + volume.status());
             // The backup's disk recovers: the link comes back and the read is served from its copy.
             storesB.release("v");
             pair.await(() -> state(pair.a(), "v") == ReplicationState.SYNCED, LIMIT,
@@ -446,6 +451,12 @@ class ReplicationTest {
             volume.read(0, again).toCompletableFuture().get(30, TimeUnit.SECONDS);
             assertArrayEquals(data, again.array());
         }
+    }
+
+    /** How many times the node's volumes went DEGRADED (lost their peer). */
+    private static long drops(ReplicaPair.Side node) {
+        return node.events().stream().filter(e -> e instanceof io.avance.api.event.VolumeStateChanged c
+                && c.to() == ReplicationState.DEGRADED).count();
     }
 
     @Test

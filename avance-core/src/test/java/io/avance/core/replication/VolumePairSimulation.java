@@ -254,10 +254,7 @@ final class VolumePairSimulation {
      * two-copy design survives (ENOSPC on writes only is such a failure when no write comes).
      */
     private void failDisk(Node node) {
-        if (!node.up || !node.peer.up || a.diskFailed || b.diskFailed || node.hung || node.peer.hung
-                || time.now() < stallToA || time.now() < stallToB
-                || node.volume.state() != ReplicationState.SYNCED
-                || node.peer.volume.state() != ReplicationState.SYNCED) {
+        if (!mayFailDisk(node)) {
             return;
         }
         faults++;
@@ -267,16 +264,21 @@ final class VolumePairSimulation {
         node.volume.read(0, ByteBuffer.allocate(BLOCK));
     }
 
+    /** A disk may fail only while both nodes run, in sync, with sound, answering disks and no stall. */
+    private boolean mayFailDisk(Node node) {
+        return node.up && node.peer.up && !a.diskFailed && !b.diskFailed && !node.hung && !node.peer.hung
+                && time.now() >= stallToA && time.now() >= stallToB
+                && node.volume.state() == ReplicationState.SYNCED
+                && node.peer.volume.state() == ReplicationState.SYNCED;
+    }
+
     /**
      * The disk fills up (ENOSPC on every write; reads and syncs go on): the node notices at its
      * next write, a backup at the next replicated write. Drawn under the same conditions as
      * {@link #failDisk}; until it is noticed, the peer is not cut off by power (see {@link #crash}).
      */
     private void fillDisk(Node node) {
-        if (!node.up || !node.peer.up || a.diskFailed || b.diskFailed || node.hung || node.peer.hung
-                || time.now() < stallToA || time.now() < stallToB
-                || node.volume.state() != ReplicationState.SYNCED
-                || node.peer.volume.state() != ReplicationState.SYNCED) {
+        if (!mayFailDisk(node)) {
             return;
         }
         faults++;

@@ -297,15 +297,7 @@ class ReplicationTest {
 
             // The backup's disk is replaced too: its directory is wiped and it starts again, empty.
             // No copy of the written data is left: reading it must fail, never return zeros.
-            pair.b().restart(List.of());
-            pair.disconnect();
-            try (var files = Files.list(pair.b().directory())) {
-                for (Path path : files.toList()) {
-                    Files.delete(path);
-                }
-            }
-            pair.b().restart(List.of());
-            pair.connect();
+            replaceTheBackupsDiskWithABlankOne(pair);
             pair.await(() -> state(pair.a(), "v") == ReplicationState.SYNCED, LIMIT,
                     () -> "the failed primary never took the blank copy's description: " + volume.status());
             ExecutionException refused = assertThrows(ExecutionException.class,
@@ -342,15 +334,7 @@ class ReplicationTest {
             Volume volume = startSynced(pair, spec);
             volume.write(MIB, ByteBuffer.wrap(bytes(new Random(9), (int) MIB)), false).toCompletableFuture().get(30, TimeUnit.SECONDS);
             // The backup's disk is replaced: its directory is wiped and it starts again, empty.
-            pair.b().restart(List.of());
-            pair.disconnect();
-            try (var files = Files.list(pair.b().directory())) {
-                for (Path path : files.toList()) {
-                    Files.delete(path);
-                }
-            }
-            pair.b().restart(List.of());
-            pair.connect();
+            replaceTheBackupsDiskWithABlankOne(pair);
             awaitSynced(pair, "v");
             assertEquals(sha256(file(pair.a(), "v")), sha256(file(pair.b(), "v")));
         }
@@ -451,6 +435,19 @@ class ReplicationTest {
             volume.read(0, again).toCompletableFuture().get(30, TimeUnit.SECONDS);
             assertArrayEquals(data, again.array());
         }
+    }
+
+    /** The backup stops, its directory is wiped, and it starts again, empty, and reconnects. */
+    private static void replaceTheBackupsDiskWithABlankOne(ReplicaPair pair) throws IOException {
+        pair.b().restart(List.of());
+        pair.disconnect();
+        try (var files = Files.list(pair.b().directory())) {
+            for (Path path : files.toList()) {
+                Files.delete(path);
+            }
+        }
+        pair.b().restart(List.of());
+        pair.connect();
     }
 
     /** How many times the node's volumes went DEGRADED (lost their peer). */

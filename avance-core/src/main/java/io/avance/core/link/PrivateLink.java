@@ -287,18 +287,22 @@ public final class PrivateLink implements AutoCloseable {
     }
 
     /**
-     * Drops the bulk channels (data and migration), whose peer has been judged silent: what they
-     * hold unanswered fails at once instead of waiting for TCP to give up. The dialer dials them
-     * again; the control channel stays, its heartbeats tell when the peer is heard again.
+     * Drops every channel's session, whose peer has been judged silent: what the data and
+     * migration channels hold unanswered fails at once instead of waiting for TCP to give up, and
+     * the dialer dials every channel afresh. The control channel goes too: a silent connection may
+     * be half open (the peer lost power and came back without it), and the peer's kernel resets it
+     * only when a retransmission reaches it, minutes of backoff later, or never if something on the
+     * way still holds it. A peer that merely paused is dialed again within
+     * {@code link.reconnect-interval} of answering.
      *
      * @param reason why, for the log
      */
-    public void resetBulkChannels(String reason) {
-        for (int channelNumber : new int[] {DATA, MIGRATION}) {
+    public void resetSilentSessions(String reason) {
+        for (int channelNumber : new int[] {CONTROL, DATA, MIGRATION}) {
             Channel channel = session(channelNumber);
             if (channel != null && channel.isActive()) {
-                LOG.log(Level.WARNING, "{0}: resetting the {1} channel to {2}: {3}", self,
-                        channelNumber == DATA ? "data" : "migration", peer, reason);
+                LOG.log(Level.WARNING, "{0}: resetting the {1} channel to {2}: {3}", self, channelName(channelNumber),
+                        peer, reason);
                 channel.close();
             }
         }

@@ -1006,7 +1006,7 @@ public final class AvanceNode implements AutoCloseable {
         public void onPrivateLinkSilent(String reason) {
             PrivateLink link = incarnation.link;
             if (link != null) {
-                link.resetBulkChannels(reason);
+                link.resetSilentSessions(reason);
             }
         }
     }

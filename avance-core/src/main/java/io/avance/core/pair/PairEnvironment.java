@@ -157,7 +157,9 @@ public interface PairEnvironment {
      * looks open (a cut cable is noticed by TCP only after its own, much longer, timeouts). Whatever
      * waits on the link's bulk channels will not be answered: replicated writes waiting for the
      * peer's acknowledgement go on without it, under the degraded fence, rather than waiting for
-     * {@code replication.ack-timeout}. Called once per silence, on the owner thread.
+     * {@code replication.ack-timeout}. The node drops every session of the link, the control one
+     * too (a peer that lost power comes back without it), and dials afresh. Called once per
+     * silence, on the owner thread.
      *
      * @param reason why, for the log
      */

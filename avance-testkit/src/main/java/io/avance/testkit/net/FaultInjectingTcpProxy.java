@@ -10,6 +10,8 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -23,6 +25,10 @@ import java.util.concurrent.atomic.AtomicLong;
  *       open (no FIN, no RST), so the endpoints learn of it only through their own timeouts. New
  *       connections are accepted but not forwarded. {@link #heal()} lets the held bytes flow.</li>
  *   <li>{@link #resetAll()}: every open connection is reset at once (a crashed switch).</li>
+ *   <li>{@link #strandOpenConnections()}: the target lost power. Its open connections go silent
+ *       for good, never closed (not even when the target's side closes): half open, as they are
+ *       for a peer whose machine went away. New connections reach whatever listens at the target
+ *       now.</li>
  *   <li>{@link #delay(long)}: each chunk of bytes waits this long before it is forwarded.</li>
  * </ul>
  * Thread-safe; each connection uses two pump threads.
@@ -35,6 +41,7 @@ public final class FaultInjectingTcpProxy implements AutoCloseable {
     private final ServerSocket server;
     private final Thread acceptor;
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+    private final Set<Socket> stranded = ConcurrentHashMap.newKeySet();
     private final Object gate = new Object();
     private final AtomicLong forwardedBytes = new AtomicLong();
     private volatile boolean partitioned;
@@ -108,6 +115,16 @@ public final class FaultInjectingTcpProxy implements AutoCloseable {
         this.delayNanos = nanos;
     }
 
+    /**
+     * Strands every open connection: from now on none of them carries a byte either way, and none
+     * is closed toward the client, whatever the target does (a target that lost power). Connections
+     * made later are forwarded as usual.
+     */
+    public void strandOpenConnections() {
+        stranded.addAll(sockets);
+        LOG.log(Level.INFO, "proxy {0}: {1} open sockets stranded", port(), stranded.size());
+    }
+
     /** Resets every open connection. */
     public void resetAll() {
         for (Socket socket : sockets) {
@@ -164,6 +181,10 @@ public final class FaultInjectingTcpProxy implements AutoCloseable {
                     // A partition holds bytes in the kernel buffers: stop reading first.
                     awaitFlow();
                     int read = in.read(buffer);
+                    if (strandedEither(from, to)) {
+                        awaitClose();
+                        return;
+                    }
                     if (read < 0) {
                         break;
                     }
@@ -178,14 +199,31 @@ public final class FaultInjectingTcpProxy implements AutoCloseable {
                 }
                 to.shutdownOutput();
             } catch (SocketException e) {
-                closeQuietly(to);
+                if (!strandedEither(from, to)) {
+                    closeQuietly(to);
+                }
             } catch (IOException | InterruptedException e) {
-                closeQuietly(from);
-                closeQuietly(to);
+                if (!strandedEither(from, to)) {
+                    closeQuietly(from);
+                    closeQuietly(to);
+                }
             }
         }, "proxy-" + direction + "-" + port());
         pump.setDaemon(true);
         pump.start();
+    }
+
+    private boolean strandedEither(Socket from, Socket to) {
+        return stranded.contains(from) || stranded.contains(to);
+    }
+
+    /** What a stranded connection's pumps do: nothing, until the proxy closes. */
+    private void awaitClose() throws InterruptedException {
+        synchronized (gate) {
+            while (!closed) {
+                gate.wait();
+            }
+        }
     }
 
     private void awaitFlow() throws InterruptedException {

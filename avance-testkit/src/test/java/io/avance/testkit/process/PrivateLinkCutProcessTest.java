@@ -89,6 +89,56 @@ class PrivateLinkCutProcessTest {
         }
     }
 
+    /**
+     * A peer that lost power comes back without the connections it had: this node's side of them
+     * stays open (half open) until one of its retransmissions reaches the peer's new kernel, after
+     * minutes of backoff, or for good if something on the way still holds them, as the proxy does
+     * here. The private link must not wait for that: it drops every session once the link has been
+     * silent for the detection minimum, and dials the returning peer afresh. Before it did, only
+     * the data channels were dropped; the control channel stayed on the stranded connection, the
+     * private path stayed down while the peer ran, and the primary rebooted the returning backup and
+     * then declared it down (the Xen pair stage met it after a power cut).
+     */
+    @Test
+    void aPeerBackFromAPowerCutIsReachedAgainOnThePrivateLink() throws Exception {
+        LoopbackPair pair = LoopbackPair.in(directory).with("volume.data.size", "16MiB");
+        try (FaultInjectingTcpProxy link = new FaultInjectingTcpProxy(pair.privateAddress(LoopbackPair.BETA))) {
+            pair.alphaDials(link.address()).write();
+            try (NodeProcess alpha = start(pair, LoopbackPair.ALPHA);
+                 NodeProcess beta = start(pair, LoopbackPair.BETA)) {
+                alpha.awaitRole(PairRole.PRIMARY, PAIRING);
+                beta.awaitRole(PairRole.BACKUP, PAIRING);
+                alpha.await(event -> volumeTo(event, "SYNCED"), PAIRING);
+                long cutAt = System.nanoTime();
+                link.strandOpenConnections();
+                beta.kill();
+                alpha.awaitAfter(cutAt, event -> privatePath(event, false), Duration.ofSeconds(10));
+                alpha.awaitAfter(cutAt, event -> volumeTo(event, "DEGRADED"), Duration.ofSeconds(10));
+                long returnedAt = System.nanoTime();
+                try (NodeProcess returned = NodeProcess.start(LoopbackPair.BETA, pair.configOf(LoopbackPair.BETA),
+                        directory.resolve("beta-returned.log"), List.of())) {
+                    returned.awaitRole(PairRole.BACKUP, PAIRING);
+                    alpha.awaitAfter(returnedAt, event -> privatePath(event, true), PAIRING);
+                    alpha.awaitAfter(returnedAt, event -> volumeTo(event, "SYNCED"), PAIRING);
+                    assertTrue(alpha.events().stream().noneMatch(event -> event.atNanos() >= returnedAt
+                                    && event.type().equals("decision")
+                                    && event.get("action").orElse("").equals("DECLARE_BACKUP_DOWN")),
+                            "the returning backup was declared down: " + alpha.events());
+                    assertEquals(PairRole.PRIMARY, alpha.role());
+                }
+            }
+        }
+    }
+
+    private static boolean privatePath(NodeEvent event, boolean alive) {
+        return event.type().equals("path") && event.get("path").orElse("").equals("private")
+                && event.get("alive").orElse("").equals(Boolean.toString(alive));
+    }
+
+    private static boolean volumeTo(NodeEvent event, String state) {
+        return event.type().equals("volume") && event.get("to").orElse("").equals(state);
+    }
+
     /** The completion times in fio's latency log: {@code time (ms), latency, direction, size, ...}. */
     private static List<Long> completionMillis(Path log) throws Exception {
         List<Long> times = new ArrayList<>();

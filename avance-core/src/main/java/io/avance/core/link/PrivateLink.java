@@ -20,10 +20,13 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.AttributeKey;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.Promise;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.util.Objects;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -141,7 +144,7 @@ public final class PrivateLink implements AutoCloseable {
     public void start() {
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group)
-                .channel(NioServerSocketChannel.class)
+                .channelFactory(ListeningChannel::new)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
@@ -379,8 +382,13 @@ public final class PrivateLink implements AutoCloseable {
 
     private void scheduleDial(int channelNumber) {
         if (!closed && dialer) {
-            group.next().schedule(() -> dial(channelNumber), reconnectIntervalNanos, TimeUnit.NANOSECONDS);
+            later(group.next(), () -> dial(channelNumber), reconnectIntervalNanos);
         }
+    }
+
+    /** This link's one timer, on an event loop: the redial, and the wait for the listener's release. */
+    private static void later(EventExecutor loop, Runnable task, long delayNanos) {
+        loop.schedule(task, delayNanos, TimeUnit.NANOSECONDS);
     }
 
     private void configure(SocketChannel channel, PairingKey.Side side, int channelNumber) {
@@ -540,6 +548,48 @@ public final class PrivateLink implements AutoCloseable {
         Channel listening = server;
         if (listening != null) {
             listening.close().awaitUninterruptibly();
+            awaitReleased((ListeningChannel) listening);
+        }
+    }
+
+    /**
+     * Waits until the listening socket is really closed. The JDK closes a socket registered with
+     * a selector only when that selector next selects, after the channel's close has completed; a
+     * link started again at once on the same address (a reboot in process, a test reconnecting)
+     * would find the address still in use, about once in forty tries on this project's machine.
+     * The event loop selects between two of its timers, so the check is done on one, every
+     * millisecond, a bounded number of times.
+     */
+    private static void awaitReleased(ListeningChannel listening) {
+        Promise<Void> released = listening.eventLoop().newPromise();
+        try {
+            listening.eventLoop().execute(() -> checkReleased(listening, released, 0));
+        } catch (RejectedExecutionException e) {
+            return;
+        }
+        released.awaitUninterruptibly();
+    }
+
+    private static void checkReleased(ListeningChannel listening, Promise<Void> released, int checks) {
+        if (listening.released() || checks >= MAX_RELEASE_CHECKS) {
+            released.trySuccess(null);
+            return;
+        }
+        try {
+            later(listening.eventLoop(), () -> checkReleased(listening, released, checks + 1), RELEASE_CHECK_NANOS);
+        } catch (RejectedExecutionException e) {
+            released.trySuccess(null);
+        }
+    }
+
+    private static final int MAX_RELEASE_CHECKS = 1_000;
+    private static final long RELEASE_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+
+    /** The listening socket, which can tell when the JDK has really closed it. */
+    private static final class ListeningChannel extends NioServerSocketChannel {
+        /** @return whether the socket is closed and no selector holds it any more */
+        boolean released() {
+            return !isOpen() && !javaChannel().isRegistered();
         }
     }
 }

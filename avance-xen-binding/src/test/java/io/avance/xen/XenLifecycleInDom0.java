@@ -219,4 +219,64 @@ class XenLifecycleInDom0 {
             xen = new Dom0Fixture();
         }
     }
+
+    /**
+     * libxl forks a child to destroy a domain, and that child takes the Xen libraries' process-wide
+     * locks; if another thread held one at the fork, the child and the destroy hung for ever
+     * (once in the Xen stage). Here two threads query Xen without pause while domains are created
+     * and destroyed: every destroy returns, and every fork went through the guard.
+     */
+    @Test
+    @Order(11)
+    void destroysReturnWhileOtherThreadsQueryXen() throws Exception {
+        assertTrue(io.avance.xen.libxl.ForkGuard.installed(), "the fork handlers are registered");
+        long forksBefore = io.avance.xen.libxl.ForkGuard.forks();
+        xen.adapter.define(Dom0Fixture.guest("fork1"));
+        java.util.concurrent.atomic.AtomicBoolean querying = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.concurrent.atomic.AtomicLong queries = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(3);
+        try {
+            List<java.util.concurrent.Future<?>> hammers = List.of(
+                    threads.submit(() -> {
+                        while (querying.get()) {
+                            xen.adapter.list();
+                            queries.incrementAndGet();
+                        }
+                    }),
+                    threads.submit(() -> {
+                        while (querying.get()) {
+                            xen.adapter.hostResources();
+                            xen.adapter.info("fork1");
+                            queries.incrementAndGet();
+                        }
+                    }));
+            int cycles = 6;
+            for (int cycle = 1; cycle <= cycles; cycle++) {
+                xen.adapter.start("fork1");
+                xen.awaitEvent("fork1", VmEvent.Kind.STARTED, GUEST);
+                java.util.concurrent.Future<?> destroy = threads.submit(() -> xen.adapter.destroy("fork1"));
+                try {
+                    destroy.get(120, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    throw new AssertionError("cycle " + cycle + ": the destroy did not return within 120 s; "
+                            + Dom0Fixture.run("ps", "-o", "pid,ppid,stat,args"), e);
+                }
+                xen.awaitEvent("fork1", VmEvent.Kind.DESTROYED, GUEST);
+            }
+            querying.set(false);
+            for (java.util.concurrent.Future<?> hammer : hammers) {
+                hammer.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            }
+            long forks = io.avance.xen.libxl.ForkGuard.forks() - forksBefore;
+            System.out.printf("XEN-METRIC %d create and destroy cycles under %d queries from two threads: %d forks"
+                    + " through the guard%n", cycles, queries.get(), forks);
+            assertTrue(forks >= cycles, "libxl forked " + forks + " times through the guard in " + cycles
+                    + " destroys: the fork handlers are not on libxl's forks");
+            assertTrue(queries.get() > cycles, "the queries did not run alongside: " + queries.get());
+        } finally {
+            querying.set(false);
+            threads.shutdownNow();
+            xen.adapter.undefine("fork1");
+        }
+    }
 }

@@ -77,6 +77,9 @@ for crash in /avance/hs_err_pid*.log; do
   echo "---- $crash"
   grep -E -A3 '^# Problematic frame|^Current thread' "$crash"
   sed -n '/^Native frames/,/^$/p;/^Java frames/,/^$/p' "$crash" | head -60
+  # Where the crash came from when the pc is 0 (a call through a NULL pointer): the return
+  # addresses on the stack, each named by the library or code it points into.
+  sed -n '/^siginfo/,/^$/p;/^Stack slot to memory mapping/,/^$/p;/^Top of Stack/,/^$/p' "$crash" | head -90
 done
 xl list
 for log in /tmp/avance-xen-*/xen-toollog.log; do

@@ -9,7 +9,6 @@ import com.sun.jna.ptr.PointerByReference;
 import io.avance.api.hypervisor.HypervisorException;
 import io.avance.xen.libxl.DomInfo;
 import io.avance.xen.libxl.EventHooks;
-import io.avance.xen.libxl.ForkGuard;
 import io.avance.xen.libxl.LibXenLight;
 import io.avance.xen.libxl.LibXenToolLog;
 import io.avance.xen.libxl.LibxlEvent;
@@ -117,9 +116,6 @@ final class XenSession implements AutoCloseable {
             throw new HypervisorException("libxl_ctx_alloc failed: " + LibxlErrors.describe(rc) + ", errno " + errno
                     + " (" + libraries.c().strerror(errno) + ")" + tail);
         }
-        // After libxl's own fork handler exists (the first context registers it), so that ours
-        // runs first; see ForkGuard.
-        ForkGuard.install(libraries.c());
         Pointer control = null;
         Pointer foreign = null;
         try {

@@ -64,24 +64,4 @@ public interface LibC extends Library {
     int poll(Pointer fds, NativeLong count, int timeoutMillis);
 
     String strerror(int errno);
-
-    /**
-     * {@code __register_atfork(prepare, parent, child, dso_handle)}: what {@code pthread_atfork}
-     * calls (glibc exports {@code pthread_atfork} itself only under an old symbol version, and
-     * links it statically into programs). A null {@code dso_handle} keeps the handlers for the
-     * life of the process.
-     *
-     * @param prepare run in the forking thread before the fork, or null
-     * @param parent  run in the parent after it, or null
-     * @param child   run in the child, or null
-     * @param dso     null
-     * @return 0, or an error number
-     */
-    int __register_atfork(ForkHandler prepare, ForkHandler parent, ForkHandler child, Pointer dso);
-
-    /** A fork handler: called by glibc on the thread that calls {@code fork()}. */
-    interface ForkHandler extends com.sun.jna.Callback {
-        /** Runs the handler. */
-        void invoke();
-    }
 }

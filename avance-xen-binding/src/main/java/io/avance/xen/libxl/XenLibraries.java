@@ -3,7 +3,6 @@ package io.avance.xen.libxl;
 import com.sun.jna.Library;
 import com.sun.jna.Native;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The Xen libraries, loaded by exact soname.
@@ -36,24 +35,11 @@ public record XenLibraries(LibXenToolLog log, LibXenLight light, LibXenCtrl cont
      */
     public static XenLibraries load() {
         LibXenToolLog log = load(LibXenToolLog.SONAME, LibXenToolLog.class);
-        LibXenLight light = ForkGuard.guard(LibXenLight.class, load(LibXenLight.SONAME, LibXenLight.class),
-                LIBXL_LEAF_CALLS);
-        LibXenCtrl control = ForkGuard.guard(LibXenCtrl.class, load(LibXenCtrl.SONAME, LibXenCtrl.class), null);
-        LibXenForeignMemory foreign = ForkGuard.guard(LibXenForeignMemory.class,
-                load(LibXenForeignMemory.SONAME, LibXenForeignMemory.class), null);
+        LibXenLight light = load(LibXenLight.SONAME, LibXenLight.class);
+        LibXenCtrl control = load(LibXenCtrl.SONAME, LibXenCtrl.class);
+        LibXenForeignMemory foreign = load(LibXenForeignMemory.SONAME, LibXenForeignMemory.class);
         return new XenLibraries(log, light, control, foreign, LibC.INSTANCE);
     }
-
-    /**
-     * The libxl calls that never take libxl's context lock and never fork, and so run as
-     * {@link ForkGuard} leaf calls (checked against Xen 4.17's sources: each makes hypercalls or
-     * xenstore requests under {@code GC_INIT} only). Every libxenctrl and libxenforeignmemory call
-     * is a leaf call too. The context's allocation and release are leaf calls as well: the
-     * adapter frees a context only once nothing else uses it.
-     */
-    static final Set<String> LIBXL_LEAF_CALLS = Set.of("libxl_ctx_alloc", "libxl_ctx_free", "libxl_list_domain",
-            "libxl_domain_info", "libxl_domid_to_name", "libxl_get_memory_target", "libxl_get_free_memory",
-            "libxl_get_online_cpus", "libxl_domain_rename");
 
     private static <T extends Library> T load(String soname, Class<T> type) {
         try {
